@@ -1,0 +1,100 @@
+"""All of credflow's configuration, in one typed object read from `CREDFLOW_*` variables.
+
+This is the only module that reads the environment. Every other package receives the
+values it needs as plain arguments or small option objects built from these settings.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CREDFLOW_", extra="ignore")
+
+    # where everything lives (inbox, document store, page images, SQLite database)
+    data_dir: Path = Field(default=Path("credflow-data"))
+    # SQLAlchemy URL; default is SQLite inside data_dir.
+    # PostgreSQL: postgresql+psycopg://user@host:5432/dbname
+    database_url: str | None = None
+
+    # the review UI and JSON API
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # signs session cookies; generated once into data_dir/secret.key when not set
+    secret_key: str | None = None
+    session_max_age_seconds: int = 12 * 3600
+    login_attempts_per_minute: int = 10
+    review_claim_seconds: int = 300
+
+    # processing
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
+    queue: Literal["local", "celery"] = "local"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    lease_seconds: int = 600
+    max_attempts: int = 3
+    max_pages: int = 200
+    max_file_mb: int = 200
+    ocr_dpi: int = 300
+    page_image_dpi: int = 110
+    # inbox watching: None = native events; a number = poll every N seconds (network shares)
+    poll_seconds: float | None = None
+    rescan_seconds: float = 60.0
+    settle_seconds: float = 1.0
+
+    # mail
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_from: str = "credflow@localhost"
+    smtp_tls: Literal["none", "starttls", "ssl"] = "none"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    reminder_days: list[int] = Field(default_factory=lambda: [90, 60, 30, 7])
+    # YAML requirement sets; None = the shipped default set
+    requirements_file: Path | None = None
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.data_dir / "inbox"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "store"
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'credflow.db').resolve()}"
+
+    @cached_property
+    def session_secret(self) -> str:
+        """The cookie signing key: from the settings, else kept in data_dir/secret.key."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+    def ensure_dirs(self) -> None:
+        for d in (self.data_dir, self.inbox_dir, self.store_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+
+def load_settings(data_dir: Path | None = None, **overrides: object) -> Settings:
+    """Settings from the environment, with command-line values taking precedence."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,34 @@
+"""The clinicians whose credentials are tracked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, utcnow
+
+if TYPE_CHECKING:
+    from models.credential import Credential
+
+
+class Provider(Base):
+    __tablename__ = "providers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    npi: Mapped[str | None] = mapped_column(String(10), index=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    # physician, advanced_practice_nurse, physician_assistant, registered_nurse, ...
+    staff_category: Mapped[str | None] = mapped_column(String(60))
+    department: Mapped[str | None] = mapped_column(String(200))
+    states: Mapped[list[Any]] = mapped_column(default=list)  # USPS codes of practice
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    credentials: Mapped[list[Credential]] = relationship(
+        back_populates="provider", cascade="all, delete-orphan"
+    )
