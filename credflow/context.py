@@ -19,7 +19,9 @@ class Context:
         self.db.dispose()
 
 
-def open_context(data_dir: Path | None = None, *, migrate: bool = True, **overrides: object) -> Context:
+def open_context(
+    data_dir: Path | None = None, *, migrate: bool = True, **overrides: object
+) -> Context:
     """Settings (environment, then command-line overrides), folders, and a migrated database."""
     settings = load_settings(data_dir, **overrides)
     settings.ensure_dirs()

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     queue: Literal["local", "celery"] = "local"
     broker_url: str = "redis://127.0.0.1:6379/0"
     lease_seconds: int = 600
+    # ingest: memory limit of each worker process (and its tesseract), MB; 0 = none
+    worker_memory_mb: int = 2048
+    # ingest: a worker that reads no page for this long is stopped and the file retried
+    page_timeout_seconds: float = 300.0
+    # ingest: the Celery queue name (one per site sharing a Redis)
+    celery_queue: str = "credflow"
     max_attempts: int = 3
     max_pages: int = 200
     max_file_mb: int = 200
@@ -57,6 +63,8 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: str | None = None
     reminder_days: list[int] = Field(default_factory=lambda: [90, 60, 30, 7])
+    # the address people open the UI at, for links in e-mail; None = http://host:port
+    public_url: str | None = None
     # YAML requirement sets; None = the shipped default set
     requirements_file: Path | None = None
 

@@ -34,17 +34,43 @@ FIELD_NAMES: tuple[str, ...] = (
 
 # The fields each doc_type carries besides person_name (and npi wherever printed).
 FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "medical_license": ("credential_number", "issuer", "jurisdiction", "credential_title", "issue_date", "expiration_date"),
-    "nursing_license": ("credential_number", "issuer", "jurisdiction", "credential_title", "issue_date", "expiration_date"),
+    "medical_license": (
+        "credential_number",
+        "issuer",
+        "jurisdiction",
+        "credential_title",
+        "issue_date",
+        "expiration_date",
+    ),
+    "nursing_license": (
+        "credential_number",
+        "issuer",
+        "jurisdiction",
+        "credential_title",
+        "issue_date",
+        "expiration_date",
+    ),
     "dea_registration": ("credential_number", "jurisdiction", "expiration_date", "schedules"),
-    "board_certification": ("issuer", "credential_title", "credential_number", "issue_date", "expiration_date"),
+    "board_certification": (
+        "issuer",
+        "credential_title",
+        "credential_number",
+        "issue_date",
+        "expiration_date",
+    ),
     "diploma": ("issuer", "credential_title", "issue_date"),
     "training_certificate": ("issuer", "credential_title", "issue_date", "start_date"),
     "life_support_card": ("issuer", "credential_title", "issue_date", "expiration_date"),
     "cme_certificate": ("issuer", "credential_title", "issue_date", "credit_hours"),
     "malpractice_insurance": ("issuer", "credential_number", "issue_date", "expiration_date"),
     "reference_letter": ("issuer", "referee_name", "issue_date"),
-    "employment_verification": ("issuer", "credential_title", "start_date", "end_date", "issue_date"),
+    "employment_verification": (
+        "issuer",
+        "credential_title",
+        "start_date",
+        "end_date",
+        "issue_date",
+    ),
     "other": (),
 }
 DOC_TYPES: tuple[str, ...] = tuple(FIELDS_BY_TYPE)

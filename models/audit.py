@@ -53,11 +53,15 @@ def record_event(
     document_id: int | None = None,
 ) -> AuditEvent:
     """Add an audit event (and its personal detail, if any) to the session's transaction."""
-    event = AuditEvent(actor=actor, action=action, entity_type=entity_type, entity_id=entity_id, note=note)
+    event = AuditEvent(
+        actor=actor, action=action, entity_type=entity_type, entity_id=entity_id, note=note
+    )
     session.add(event)
     if detail is not None:
         session.flush()
         session.add(
-            AuditDetail(event_id=event.id, provider_id=provider_id, document_id=document_id, data=detail)
+            AuditDetail(
+                event_id=event.id, provider_id=provider_id, document_id=document_id, data=detail
+            )
         )
     return event

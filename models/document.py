@@ -82,7 +82,9 @@ class DocumentArrival(Base):
     __tablename__ = "document_arrivals"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
     filename: Mapped[str] = mapped_column(String(500))
     hint: Mapped[str | None] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(20), default="inbox")
@@ -99,7 +101,9 @@ class DocumentPage(Base):
     __tablename__ = "document_pages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
     number: Mapped[int]  # 1-based
     width: Mapped[float]
     height: Mapped[float]
@@ -118,7 +122,9 @@ class DocumentField(Base):
     __tablename__ = "document_fields"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(40))
     value: Mapped[str | None] = mapped_column(Text)
     confidence: Mapped[float] = mapped_column(default=0.0)

@@ -137,7 +137,9 @@ def test_scan_and_pdf_reach_the_queue_and_one_is_approved(service: Service, db_u
         cred = session.get(Credential, result["credential_ids"][0])
         assert cred is not None
         assert cred.document_id == item["id"]
-        assert cred.credential_number == truth["fields"]["credential_number"].replace(" ", "").upper()
+        assert (
+            cred.credential_number == truth["fields"]["credential_number"].replace(" ", "").upper()
+        )
         assert cred.expiration_date is not None
         assert cred.expiration_date.isoformat() == truth["fields"]["expiration_date"]
         doc = session.scalars(select(Document).where(Document.id == item["id"])).one()

@@ -1,0 +1,86 @@
+"""doc_type from weighted cues: title and keyword phrases (OCR-tolerant), gazetteer hits
+and field shapes. Robust cues, not templates: any document that says "Board of Nursing"
+and "Registered Nurse" and carries a licence number reads as a nursing licence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from extract.fields import gazetteers
+from extract.fields.layout import Layout
+
+# How much text is looked at: credentials are one or two pages; a long file is "other".
+MAX_CHARS = 8000
+MIN_SCORE = 6.0  # below this no credential type has enough evidence: "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    doc_type: str
+    confidence: float
+    scores: dict[str, float]
+
+
+@lru_cache(maxsize=1)
+def _cue_table() -> list[tuple[str, str, float, bool, re.Pattern[str] | None]]:
+    """(doc_type, phrase, weight, is_title, exact regex for short phrases)."""
+    table = []
+    for doc_type, spec in gazetteers.load().doc_types.items():
+        titles = set(spec.get("title", []))
+        for phrase, weight in spec["cues"].items():
+            rx = re.compile(rf"\b{re.escape(phrase)}\b") if len(phrase) < 9 else None
+            table.append((doc_type, phrase, float(weight), phrase in titles, rx))
+    return table
+
+
+def classify(layout: Layout, n_pages: int, gazetteer_kinds: set[str] | None = None) -> Classification:
+    text = layout.text[:MAX_CHARS].lower()
+    text = re.sub(r"[ \t]+", " ", text)
+    head_rows = layout.rows[: max(3, layout.first_page_rows // 3)]
+    head = " ".join(r.text for r in head_rows).lower()
+    scores: dict[str, float] = {t: 0.0 for t in gazetteers.load().doc_types}
+    for doc_type, phrase, weight, is_title, rx in _cue_table():
+        if rx is not None:
+            if not rx.search(text):
+                continue
+            strength = 1.0
+        else:
+            if phrase in text:
+                strength = 1.0
+            else:
+                r = fuzz.partial_ratio(phrase, text, score_cutoff=86)
+                if not r:
+                    continue
+                strength = 0.8 * (r - 70) / 30
+        in_head = phrase in head or (rx is None and fuzz.partial_ratio(phrase, head, score_cutoff=86) > 0)
+        bonus = 2.0 if is_title and in_head else 1.0
+        scores[doc_type] += weight * strength * bonus
+    kinds = gazetteer_kinds or set()
+    if "nursing_board" in kinds:
+        scores["nursing_license"] += 3
+    if "medical_board" in kinds:
+        scores["medical_license"] += 3
+    if "cert_board" in kinds:
+        scores["board_certification"] += 3
+    if "carrier" in kinds:
+        scores["malpractice_insurance"] += 3
+    if "life_support" in kinds and ("course" in kinds):
+        scores["life_support_card"] += 3
+    if re.search(r"\b[a-z]{2}\d{7}\b", text) and ("dea" in text or "controlled" in text):
+        scores["dea_registration"] += 4
+    # Long documents are not credentials; their stray keywords must not win.
+    words = len(text.split())
+    if n_pages > 3 or words > 700:
+        scores["other"] += 4 + min(words, 4000) / 150
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    (best, top), (_, second) = ranked[0], ranked[1]
+    if best != "other" and top < MIN_SCORE:
+        return Classification("other", 0.5, scores)
+    margin = (top - second) / max(top, 1e-6)
+    confidence = max(0.0, min(1.0, 0.35 + 0.65 * margin)) * min(1.0, top / (MIN_SCORE * 2))
+    return Classification(best, round(confidence, 3), scores)

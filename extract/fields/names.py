@@ -1,0 +1,147 @@
+"""Person and organisation names into the spec's normal form.
+
+person: "Given Middle Family", title case, no degree letters or honorifics, generational
+suffix kept; "FAMILY, GIVEN M." is turned around.
+"""
+
+from __future__ import annotations
+
+import re
+
+DEGREES = frozenset(
+    """md m.d do d.o phd ph.d rn bsn msn dnp aprn np fnp fnp-c fnp-bc agpcnp agpcnp-bc agacnp
+    acnp acnp-bc pmhnp pmhnp-bc cnm cns crna lpn lvn pa pa-c facp faap facs facog facep faafp
+    facofp fhm fccp fasn facc mph mba ms msc bs ba pharmd rph dpm dds dmd cpnp ccrn cen mhs
+    mshs faanp fnap fellow dr dr. esq mmsc mpas pa-s np-c whnp nnp rnc ane cpn faoa facoep
+    facr fasa faapmr frcpc mbbs""".split()
+)
+HONORIFICS = frozenset("dr dr. doctor mr mr. ms ms. mrs mrs. miss prof prof. professor".split())
+SUFFIXES = {"jr": "Jr.", "jr.": "Jr.", "sr": "Sr.", "sr.": "Sr.", "ii": "II", "iii": "III", "iv": "IV", "v": "V"}
+PARTICLES = frozenset("van von der de del della da di du la le st st. mac bin al el dos das ten ter".split())
+NOT_NAMES = frozenset(
+    """the of and for in on at to this that is was has have with by from board state license
+    certificate certification medical nursing university college school hospital center health
+    insurance company policy date number issued expires registered nurse physician surgeon
+    american national department office division name applicant participant dear sincerely
+    program residency fellowship training signature director president chair title
+    organization telephone address coverage verification employment reference letter confidential
+    dea registration schedules business activity practitioner valid through until issue
+    expiration renewal presented completed awarded conferred degree doctor master bachelor
+    science medicine arts continuing education credits hours activity page printed status
+    active current lookup details information services staff association academy heart red
+    cross life support provider card course instructor holder certificate complaints public
+    disciplinary actions lookup signature representative authorized insured named dean registrar
+    official chairman secretary treasurer chief officer manager coordinator administrator
+    executive vice assistant associate human resources department council commission tc id
+    info code ecard front back campus location service services pllc llc inc foundation clinic
+    re not verification answering billing invoice suite street avenue drive road""".split()
+)
+_STATE_WORDS = frozenset(
+    """alabama alaska arizona arkansas california colorado connecticut delaware florida georgia
+    hawaii idaho illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts
+    michigan minnesota mississippi missouri montana nebraska nevada ohio oklahoma oregon
+    pennsylvania tennessee texas utah vermont virginia washington wisconsin wyoming""".split()
+)
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*\.?|[A-Za-z]\.")
+
+
+def _bare(token: str) -> str:
+    return token.lower().strip(".,;:")
+
+
+def _is_degree(token: str) -> bool:
+    t = token.lower().strip(",;:")
+    return t in DEGREES or t.strip(".") in DEGREES or t.replace(".", "") in DEGREES
+
+
+def _cap(word: str) -> str:
+    if word.lower() in SUFFIXES:
+        return SUFFIXES[word.lower()]
+    if any(c.islower() for c in word) and any(c.isupper() for c in word):
+        return word  # printed in mixed case: keep (DuBois, McKay, LaRue)
+    parts = re.split(r"([\-'’])", word.lower())
+    return "".join(p[:1].upper() + p[1:] for p in parts)
+
+
+def clean_person(raw: str) -> tuple[str, float] | None:
+    """(normal form, quality 0..1) or None when `raw` does not read as a person's name."""
+    text = raw.strip().strip(":;-–—_|*\"'“”").strip()
+    text = re.sub(r"\s+", " ", text)
+    if not text or any(ch.isdigit() for ch in text[:40]):
+        # digits inside a name are OCR damage or not a name at all
+        m = re.match(r"[^0-9]*", text)
+        text = m.group(0).strip() if m else ""
+        if not text:
+            return None
+    quality = 1.0
+    text = re.sub(r"\b([A-Z])\.(?=[A-Za-z]{2})", r"\1. ", text)  # "A.DUBOIS" -> "A. DUBOIS"
+    text = text.lstrip("_-–—.,;:|*'\" ")
+    # FAMILY, GIVEN M. (as registers list people): turn around
+    parts = [p.strip() for p in text.split(",")]
+    parts = [p for p in parts if p]
+    if len(parts) >= 2:
+        first_tokens = parts[0].split()
+        kept = [parts[0]]
+        rest = parts[1:]
+        while rest and all(_bare(t) in SUFFIXES or _is_degree(t) for t in rest[0].split()):
+            # "PETER CASTILLO, III, L.P.N.", "THOMAS PATEL-GOLDBERG, II MD"
+            sfx = [t for t in rest.pop(0).split() if _bare(t) in SUFFIXES]
+            if sfx:
+                kept.append(" ".join(sfx))
+        second = rest[0].split() if rest else []
+        given = [t for t in second if not _is_degree(t)]
+        if given and 1 <= len(first_tokens) <= 3 and given[0][:1].isalpha() and len(given) < len(second) + 1:
+            suffix = [t for t in first_tokens if _bare(t) in SUFFIXES]
+            family = [t for t in first_tokens if _bare(t) not in SUFFIXES]
+            flipped = " ".join(given + family + suffix + [p for p in kept[1:]])
+            if not any(_bare(t) in NOT_NAMES or _bare(t) in _STATE_WORDS for t in flipped.split()) and not (
+                len(given[0]) == 2 and given[0].isupper()
+            ):
+                text = flipped
+                quality = 0.9
+            else:
+                text = " ".join(kept)
+        else:
+            text = " ".join(kept)
+    tokens: list[str] = []
+    for tok in text.split():
+        low = tok.lower().rstrip(",;:")
+        bare = low.strip(".")
+        if not tokens and (low in HONORIFICS or bare in HONORIFICS):
+            continue
+        if _is_degree(tok):
+            break
+        if bare in SUFFIXES and tokens:
+            tokens.append(SUFFIXES[bare])
+            continue
+        if not _TOKEN.fullmatch(tok.rstrip(",;:")):
+            break
+        if tok[0].islower() and bare not in PARTICLES:
+            break  # the sentence goes on: "Kathleen Chen completed ..."
+        tokens.append(tok.rstrip(",;:"))
+    while tokens and tokens[-1].lower().strip(".") in PARTICLES:
+        tokens.pop()
+    if not 2 <= len(tokens) <= 5:
+        return None
+    words = [t for t in tokens if len(t.strip(".")) > 1]
+    if len(words) < 2:
+        return None
+    if any(t.lower().strip(".") in NOT_NAMES for t in tokens):
+        return None
+    name = " ".join(_cap(t) if (t.isupper() or t.islower()) else t for t in tokens)
+    # a lone capital initial keeps its dot
+    name = re.sub(r"\b([A-Z])(?=\s|$)(?!\.)", r"\1.", name)
+    return name, quality
+
+
+def title_case(text: str) -> str:
+    """As printed, but ALL CAPS (or all lower) turned into title case."""
+    text = re.sub(r"\s+", " ", text).strip(" :;,-–—|_*\"'“”")
+    if text.isupper() or text.islower():
+        small = {"of", "and", "in", "the", "for", "at", "on", "to", "a", "an"}
+        out = []
+        for i, w in enumerate(text.split()):
+            lw = w.lower()
+            out.append(lw if i and lw in small else _cap(w))
+        return " ".join(out)
+    return text

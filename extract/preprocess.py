@@ -1,0 +1,286 @@
+"""Cleaning a page image before OCR: crop a photographed page, flatten light, deskew, scale.
+
+Tesseract reads clean, upright, ~300 dpi black-on-white pages well and everything else
+worse. Each step here is cheap (it works on a downscaled copy wherever it can), because
+reading a page must cost about what plain tesseract costs: the estimates are made small
+and only the final warp/rotation touches the full-size image.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+Gray = NDArray[np.uint8]
+
+# Median height of character-sized blobs on a 300 dpi page of 10-12 pt text; smaller
+# means tesseract sees too few pixels per glyph (its documented sweet spot is a capital
+# height of 20-40 px).
+_TARGET_BLOB_HEIGHT = 24.0
+_MAX_UPSCALE = 2.2
+_MIN_UPSCALE = 1.3  # below this the gain is not worth the extra pixels
+
+
+@dataclass(slots=True)
+class Prepared:
+    """The page as it will be read, and what was done to get there."""
+
+    gray: Gray  # upright-ish, deskewed, cropped page at preview size (what boxes refer to)
+    ocr: Gray  # the image given to tesseract: `gray`, upscaled when the text is small
+    scale: float  # ocr pixels per gray pixel
+    dpi: int  # resolution of `ocr`, as told to tesseract
+    skew: float  # degrees turned counter-clockwise to deskew
+    cropped: bool  # a photographed page was found, cut out and flattened
+
+
+def to_gray(image: Image.Image) -> tuple[Gray, NDArray[np.uint8] | None]:
+    """Grayscale pixels, plus the RGB pixels when the image has colour (for page finding)."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        # transparent areas are paper, not black
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        background.alpha_composite(image.convert("RGBA"))
+        image = background.convert("RGB")
+    if image.mode == "RGB":
+        rgb = np.asarray(image)
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), rgb
+    if image.mode in ("1", "L"):
+        return np.asarray(image.convert("L")), None
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(image, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = (arr - lo) * (255.0 / max(hi - lo, 1.0))
+        return arr.astype(np.uint8), None
+    rgb = np.asarray(image.convert("RGB"))
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), rgb
+
+
+def image_dpi(image: Image.Image) -> float | None:
+    """The resolution stored in the file, when it is believable (72/96 are screen defaults)."""
+    dpi = image.info.get("dpi")
+    try:
+        value = float(dpi[0]) if dpi else 0.0
+    except (TypeError, ValueError, IndexError):
+        return None
+    if value < 100 or value > 1200:
+        return None
+    return value
+
+
+def _downscale(gray: Gray, longest: int) -> tuple[Gray, float]:
+    h, w = gray.shape[:2]
+    f = min(1.0, longest / max(h, w))
+    if f >= 1.0:
+        return gray, 1.0
+    return cv2.resize(gray, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA), f
+
+
+# ---------------------------------------------------------------- page in a photo
+
+
+def find_page(gray: Gray, rgb: NDArray[np.uint8] | None) -> NDArray[np.float32] | None:
+    """Corners (tl, tr, br, bl) of a page photographed on a background, or None.
+
+    The background is whatever colour the image border has; the page is the big solid
+    region that differs from it. Scans (paper up to the border) and pages that fill the
+    frame give None and are left as they are.
+    """
+    src = rgb if rgb is not None else gray
+    small, f = _downscale(src, 600)
+    small = cv2.GaussianBlur(small, (5, 5), 0)
+    lab = (
+        cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
+        if small.ndim == 3
+        else small.astype(np.float32)[:, :, None]
+    )
+    h, w = lab.shape[:2]
+    b = max(3, min(h, w) // 40)
+    border = np.concatenate(
+        [lab[:b].reshape(-1, lab.shape[2]), lab[-b:].reshape(-1, lab.shape[2]),
+         lab[:, :b].reshape(-1, lab.shape[2]), lab[:, -b:].reshape(-1, lab.shape[2])]
+    )
+    bg = np.median(border, axis=0)
+    spread = float(np.median(np.abs(border - bg).sum(axis=1)))
+    dist = np.abs(lab - bg).sum(axis=2)
+    paper_like = float(bg[0]) > (200 if lab.shape[2] == 3 else 200)  # L* of Lab is 0..255 here
+    if paper_like and spread < 12:
+        return None  # the border is clean paper: a scan, nothing to crop
+    d8 = np.clip(dist * (255.0 / max(float(dist.max()), 1.0)), 0, 255).astype(np.uint8)
+    _, mask = cv2.threshold(d8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    biggest = max(contours, key=cv2.contourArea)
+    area = cv2.contourArea(biggest)
+    if area < 0.2 * h * w or area > 0.97 * h * w:
+        return None
+    hull = cv2.convexHull(biggest)
+    if area / max(cv2.contourArea(hull), 1.0) < 0.85:
+        return None  # not one solid sheet
+    quad = _quad(hull)
+    if quad is None:
+        return None
+    return (quad / f).astype(np.float32)
+
+
+def _quad(hull: NDArray[np.int32]) -> NDArray[np.float32] | None:
+    peri = cv2.arcLength(hull, True)
+    for eps in (0.02, 0.03, 0.045, 0.06):
+        approx = cv2.approxPolyDP(hull, eps * peri, True)
+        if len(approx) == 4:
+            return _order(approx.reshape(4, 2).astype(np.float32))
+    # rounded corners or a curled edge: the tightest rotated rectangle is close enough
+    rect = cv2.boxPoints(cv2.minAreaRect(hull))
+    return _order(rect.astype(np.float32))
+
+
+def _order(pts: NDArray[np.float32]) -> NDArray[np.float32]:
+    s = pts.sum(axis=1)
+    d = np.diff(pts, axis=1).ravel()
+    return np.array(
+        [pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]],
+        dtype=np.float32,
+    )
+
+
+def warp_page(gray: Gray, quad: NDArray[np.float32]) -> Gray:
+    """Cut the page out along its corners and make it a flat rectangle."""
+    tl, tr, br, bl = quad
+    width = round(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))
+    height = round(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
+    dst = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
+    m = cv2.getPerspectiveTransform(quad, dst)
+    return cv2.warpPerspective(
+        gray, m, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def flatten_light(gray: Gray) -> Gray:
+    """Divide out uneven lighting and shadows, then stretch contrast to black on white.
+
+    The paper's brightness is estimated on a small copy (text removed by a max filter and
+    a median), so the cost is one division of the full image.
+    """
+    small, f = _downscale(gray, 500)
+    k = max(3, round(min(small.shape) / 60) | 1)
+    bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    bg = cv2.medianBlur(bg, max(3, (3 * k) | 1))
+    bg = cv2.resize(bg, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
+    flat = cv2.divide(gray, np.maximum(bg, 1), scale=255)
+    lo = float(np.percentile(flat[:: 4, :: 4], 0.5))
+    if lo >= 200:
+        return flat
+    # map the darkest ink to black, paper stays white
+    lut = np.clip((np.arange(256, dtype=np.float32) - lo) * (255.0 / (255.0 - lo)), 0, 255)
+    return cv2.LUT(flat, lut.astype(np.uint8))
+
+
+# ---------------------------------------------------------------- skew
+
+
+def ink_mask(gray: Gray) -> Gray:
+    """Dark marks (text) as 255 on 0, by Otsu: cheap and good enough for estimates."""
+    _, mask = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return mask
+
+
+def estimate_skew(gray: Gray, limit: float = 12.0) -> float:
+    """Small skew angle of the text lines in degrees (positive: lines rise to the right).
+
+    Projection profiles of the ink of a downscaled copy: at the right angle the rows of
+    text give the sharpest profile. Works modulo 90 degrees, so a page lying sideways
+    is deskewed as well.
+    """
+    small, _ = _downscale(gray, 1000)
+    mask = ink_mask(small)
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 200:
+        return 0.0
+    ink_share = len(xs) / mask.size
+    if ink_share > 0.35:
+        return 0.0  # mostly dark: a photo or a graphic, no text lines to follow
+    if len(xs) > 30000:
+        pick = np.random.default_rng(0).choice(len(xs), 30000, replace=False)
+        xs, ys = xs[pick], ys[pick]
+    xs = xs.astype(np.float32) - small.shape[1] / 2
+    ys = ys.astype(np.float32) - small.shape[0] / 2
+
+    def sharpness(deg: float) -> float:
+        best = 0.0
+        for base in (0.0, 90.0):
+            t = math.radians(deg + base)
+            proj = ys * math.cos(t) - xs * math.sin(t)
+            hist = np.bincount((proj - proj.min()).astype(np.int32))
+            best = max(best, float(np.dot(hist, hist)))
+        return best
+
+    coarse = np.arange(-limit, limit + 0.01, 1.0)
+    scores = [sharpness(a) for a in coarse]
+    a0 = float(coarse[int(np.argmax(scores))])
+    fine = np.arange(a0 - 1.0, a0 + 1.01, 0.2)
+    scores = [sharpness(a) for a in fine]
+    angle = float(fine[int(np.argmax(scores))])
+    return 0.0 if abs(angle) < 0.3 else angle
+
+
+def rotate(gray: Gray, degrees: float) -> Gray:
+    """Turn counter-clockwise by `degrees`, growing the canvas and filling with white."""
+    if degrees % 360 == 0:
+        return gray
+    quarter = round(degrees / 90) % 4 if abs(degrees / 90 - round(degrees / 90)) < 1e-6 else None
+    if quarter is not None:
+        return np.ascontiguousarray(np.rot90(gray, quarter))
+    h, w = gray.shape[:2]
+    t = math.radians(degrees)
+    cos, sin = abs(math.cos(t)), abs(math.sin(t))
+    nw, nh = round(w * cos + h * sin), round(w * sin + h * cos)
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    m[0, 2] += (nw - w) / 2
+    m[1, 2] += (nh - h) / 2
+    return cv2.warpAffine(
+        gray, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+        borderValue=255,
+    )
+
+
+# ---------------------------------------------------------------- scale
+
+
+def blob_height(gray: Gray) -> float | None:
+    """Median height in pixels of character-sized ink blobs, or None without text."""
+    mask = ink_mask(gray)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n < 20:
+        return None
+    hs = stats[1:, cv2.CC_STAT_HEIGHT].astype(np.float32)
+    ws = stats[1:, cv2.CC_STAT_WIDTH].astype(np.float32)
+    area = stats[1:, cv2.CC_STAT_AREA].astype(np.float32)
+    keep = (hs >= 5) & (hs <= 150) & (ws <= 3 * hs) & (ws >= 1) & (area >= 0.1 * hs * ws)
+    if keep.sum() < 20:
+        return None
+    return float(np.median(hs[keep]))
+
+
+def upscale_factor(gray: Gray, dpi: float | None) -> float:
+    """How much to enlarge so small text reaches what tesseract reads best."""
+    if dpi is not None and dpi >= 280:
+        return 1.0
+    height = blob_height(gray)
+    if height is None:
+        return 1.0
+    factor = min(_MAX_UPSCALE, _TARGET_BLOB_HEIGHT / height)
+    return factor if factor >= _MIN_UPSCALE else 1.0
+
+
+def resize(gray: Gray, factor: float) -> Gray:
+    if factor == 1.0:
+        return gray
+    h, w = gray.shape[:2]
+    interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
+    return cv2.resize(gray, (round(w * factor), round(h * factor)), interpolation=interp)

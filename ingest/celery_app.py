@@ -1,0 +1,128 @@
+"""Celery for larger sites: the same `process_document` task, run by `credflow worker` on
+any number of machines that share the database (PostgreSQL) and the document store.
+
+Messages are acknowledged late (a worker killed mid-task leaves its message to be
+delivered again) and the task is idempotent (a lease claim guards it). The database stays
+the truth: a message that is lost anyway leaves its document `received`, and the
+dispatcher's sender sends it again once `resend_after` has passed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from celery import Celery, signals
+
+from ingest.pool import prepare_worker_process
+from ingest.tasks import ProcessOptions, process_document
+from models import Database, StoreLayout
+
+log = logging.getLogger(__name__)
+
+TASK_NAME = "credflow.process_document"
+HIGH_WATER = 100  # messages waiting in the broker: more would only be stale sooner
+
+
+def make_celery(broker_url: str, queue: str = "credflow") -> Celery:
+    app = Celery("credflow", broker=broker_url, set_as_current=False)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue=queue,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        # an unacknowledged message comes back after this long (the lease decides anyway)
+        broker_transport_options={"visibility_timeout": 3600},
+    )
+    app.task(name=TASK_NAME, acks_late=True, ignore_result=True)(_process)
+    return app
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    db_url: str
+    data_dir: Path
+    options: ProcessOptions
+    memory_mb: int
+
+
+_setup: WorkerSetup | None = None
+_state: dict[str, Any] = {}
+
+
+def configure_worker(setup: WorkerSetup) -> None:
+    """Called by `credflow worker` before the pool forks; each child opens its own database."""
+    global _setup
+    _setup = setup
+
+
+@signals.worker_process_init.connect
+def _child_init(**_: Any) -> None:
+    if _setup is None:
+        return
+    prepare_worker_process(_setup.memory_mb)
+    _state.clear()
+
+
+def _worker_state() -> tuple[Database, StoreLayout, ProcessOptions]:
+    if _setup is None:
+        raise RuntimeError("this Celery worker was not started by `credflow worker`")
+    if "db" not in _state:
+        _state["db"] = Database(_setup.db_url)
+        _state["layout"] = StoreLayout(_setup.data_dir)
+    return _state["db"], _state["layout"], _setup.options
+
+
+def _process(doc_id: int) -> str | None:
+    db, layout, options = _worker_state()
+    return process_document(db, layout, int(doc_id), options).status
+
+
+class CelerySender:
+    """The dispatcher's backend in Celery mode: sends ids, a bounded number at a time."""
+
+    def __init__(
+        self, broker_url: str, *, queue: str = "credflow", resend_after: float = 600.0
+    ) -> None:
+        self.app = make_celery(broker_url, queue)
+        self.queue = queue
+        self.resend_after = resend_after
+        self._sent: dict[int, float] = {}
+
+    def submit(self, doc_id: int) -> bool:
+        t = time.monotonic()
+        if t - self._sent.get(doc_id, -1e9) < self.resend_after:
+            return False
+        self.app.send_task(TASK_NAME, args=[doc_id], queue=self.queue)
+        self._sent[doc_id] = t
+        return True
+
+    def backlog(self) -> int:
+        """Messages waiting in the broker's queue (Redis list length)."""
+        try:
+            with self.app.connection_for_read() as conn:
+                client = conn.default_channel.client
+                return int(client.llen(self.queue))
+        except Exception:
+            return 0
+
+    def room(self) -> int:
+        return max(0, HIGH_WATER - self.backlog())
+
+    def known(self) -> set[int]:
+        """Ids sent recently: not sent again until `resend_after` has passed."""
+        t = time.monotonic()
+        self._sent = {d: at for d, at in self._sent.items() if t - at < self.resend_after}
+        return set(self._sent)
+
+    def close(self) -> None:
+        self.app.close()

@@ -1,0 +1,340 @@
+"""The local worker pool: one process per core, each reading one document at a time.
+
+Why not `concurrent.futures.ProcessPoolExecutor`: when one of its processes dies (a
+pdfium segfault, the memory limit) the whole executor breaks and every document in it is
+lost from view. Here each worker has its own pipe, so the pool knows exactly which
+document a dead worker held: that one is given back (its attempt counted, failed after
+`max_attempts`), the worker is replaced, and the others never notice.
+
+Each worker process sets `OMP_THREAD_LIMIT=1` before tesseract runs, limits its own
+memory (RLIMIT_AS, inherited by tesseract), dies with its parent (PR_SET_PDEATHSIG), and
+loads the reading pipeline once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import multiprocessing
+import os
+import resource
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from ingest import leases
+from ingest.tasks import ProcessOptions
+from models import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    db_url: str
+    data_dir: Path
+    options: ProcessOptions
+    memory_mb: int = 2048  # per worker process (and each tesseract it starts); 0 = no limit
+
+
+def prepare_worker_process(memory_mb: int) -> None:
+    """What every worker process (local or Celery) does before reading anything."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"  # one tesseract thread: one process per core instead
+    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    if memory_mb > 0:
+        limit = memory_mb * (1 << 20)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:  # pragma: no cover - opencv is a dependency
+        pass
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker whose service was killed (kill -9) stops too instead of lingering."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _warm_up() -> None:
+    """Load the reading pipeline (spaCy, patterns, gazetteers) before the first document."""
+    from extract.fields import extract_fields
+
+    extract_fields([])
+
+
+def _worker_main(conn: Connection, config: WorkerConfig) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the service's to handle
+    prepare_worker_process(config.memory_mb)
+    from ingest.tasks import process_document
+    from models import StoreLayout
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s worker %(process)d %(levelname)s %(message)s"
+    )
+    db = Database(config.db_url)
+    layout = StoreLayout(config.data_dir)
+    _warm_up()
+    owner = leases.owner_id()
+    conn.send(("ready", owner))
+    while True:
+        try:
+            doc_id = conn.recv()
+        except (EOFError, OSError):
+            break
+        if doc_id is None:
+            break
+        outcome = process_document(
+            db,
+            layout,
+            doc_id,
+            config.options,
+            owner=owner,
+            on_page=lambda n, d=doc_id: conn.send(("page", d, n)),
+        )
+        conn.send(("done", doc_id, outcome.status))
+    db.dispose()
+
+
+@dataclass
+class _Slot:
+    process: BaseProcess
+    conn: Connection
+    owner: str | None = None  # set when the worker says it is ready
+    doc_id: int | None = None
+    progress_at: float = field(default_factory=time.monotonic)
+
+
+class WorkerPool:
+    """Runs `process_document` for submitted ids in `size` worker processes."""
+
+    def __init__(
+        self,
+        config: WorkerConfig,
+        size: int,
+        *,
+        page_timeout: float = 300.0,
+        on_done: Callable[[int, str | None], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.size = max(1, size)
+        self.page_timeout = page_timeout
+        self.on_done = on_done
+        self._ctx = multiprocessing.get_context("spawn")
+        self._db = Database(config.db_url)
+        self._slots: list[_Slot] = []
+        self._pending: deque[int] = deque()
+        self._known: set[int] = set()  # pending or being read: never queued twice
+        self._lock = threading.Lock()
+        self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.crashes = 0
+
+    # -- used by the dispatcher -------------------------------------------------------
+    def submit(self, doc_id: int) -> bool:
+        """Queue a document id; False when it is already queued or being read."""
+        with self._lock:
+            if doc_id in self._known:
+                return False
+            self._known.add(doc_id)
+            self._pending.append(doc_id)
+        self._wake()
+        return True
+
+    def room(self) -> int:
+        """How many more ids are worth queueing now (a little ahead of the workers)."""
+        with self._lock:
+            return max(0, 2 * self.size - len(self._known))
+
+    def known(self) -> set[int]:
+        with self._lock:
+            return set(self._known)
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._known
+
+    # -- life cycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        for _ in range(self.size):
+            self._slots.append(self._spawn())
+        self._thread = threading.Thread(target=self._run, name="worker-pool", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the workers; documents they were reading go back to `received` at once."""
+        self._stopping.set()
+        self._wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for slot in self._slots:
+            with contextlib.suppress(OSError, BrokenPipeError):
+                slot.conn.send(None)
+        deadline = time.monotonic() + timeout
+        for slot in self._slots:
+            if slot.doc_id is not None:
+                slot.process.terminate()  # a long OCR is not worth waiting for: it is redone
+            slot.process.join(max(0.1, deadline - time.monotonic()))
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join(1)
+            if slot.doc_id is not None and slot.owner:
+                self._give_back(slot, reason=None, count_attempt=False)
+        self._slots.clear()
+        self._db.dispose()
+
+    # -- internals -------------------------------------------------------------------------
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            self._wake_w.send_bytes(b"x")
+
+    def _spawn(self) -> _Slot:
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(
+            target=_worker_main, args=(child, self.config), name="credflow-worker", daemon=True
+        )
+        process.start()
+        child.close()
+        return _Slot(process, parent)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._assign()
+            sources: list[object] = [self._wake_r]
+            for slot in self._slots:
+                sources.append(slot.conn)
+                sources.append(slot.process.sentinel)
+            try:
+                ready = wait(sources, timeout=1.0)  # type: ignore[arg-type]
+            except OSError:
+                ready = []
+            if self._wake_r in ready:
+                while self._wake_r.poll():
+                    self._wake_r.recv_bytes()
+            for slot in list(self._slots):
+                if slot.conn in ready:
+                    self._read_messages(slot)
+            for index, slot in enumerate(list(self._slots)):
+                if not slot.process.is_alive():
+                    self._replace(index, slot, self._crash_reason())
+                elif (
+                    slot.doc_id is not None
+                    and time.monotonic() - slot.progress_at > self.page_timeout
+                ):
+                    slot.process.kill()
+                    slot.process.join(5)
+                    self._replace(
+                        index,
+                        slot,
+                        f"reading one page took longer than {self.page_timeout:.0f} seconds: "
+                        "the file may be damaged or far too large; get a new copy or scan it again",
+                    )
+
+    def _assign(self) -> None:
+        for slot in self._slots:
+            if slot.owner is None or slot.doc_id is not None:
+                continue
+            with self._lock:
+                if not self._pending:
+                    return
+                doc_id = self._pending.popleft()
+            slot.doc_id = doc_id
+            slot.progress_at = time.monotonic()
+            try:
+                slot.conn.send(doc_id)
+            except (OSError, BrokenPipeError):
+                pass  # noticed as a dead worker on the next turn
+
+    def _read_messages(self, slot: _Slot) -> None:
+        try:
+            while slot.conn.poll():
+                msg = slot.conn.recv()
+                if msg[0] == "ready":
+                    slot.owner = msg[1]
+                elif msg[0] == "page":
+                    slot.progress_at = time.monotonic()
+                elif msg[0] == "done":
+                    doc_id, status = msg[1], msg[2]
+                    slot.doc_id = None
+                    with self._lock:
+                        self._known.discard(doc_id)
+                    if self.on_done is not None:
+                        self.on_done(doc_id, status)
+        except (EOFError, OSError):
+            pass  # the worker died; handled by the liveness check
+
+    def _crash_reason(self) -> str:
+        limit = self.config.memory_mb
+        return (
+            f"the reader stopped {self.config.options.max_attempts} times on this file (it crashed"
+            + (f" or needed more than {limit} MB of memory" if limit else "")
+            + "): the file is probably damaged; get a new copy or scan it again"
+        )
+
+    def _replace(self, index: int, slot: _Slot, reason: str) -> None:
+        slot.process.join(1)
+        code = slot.process.exitcode
+        if slot.doc_id is not None:
+            self.crashes += 1
+            log.warning(
+                "worker %s stopped (exit code %s) while reading document %s",
+                slot.process.pid,
+                code,
+                slot.doc_id,
+            )
+            self._give_back(slot, reason=reason, count_attempt=True)
+        else:
+            log.warning("worker %s stopped (exit code %s) while idle", slot.process.pid, code)
+        slot.conn.close()
+        if not self._stopping.is_set():
+            self._slots[index] = self._spawn()
+
+    def _give_back(self, slot: _Slot, *, reason: str | None, count_attempt: bool) -> None:
+        doc_id = slot.doc_id
+        assert doc_id is not None
+        slot.doc_id = None
+        status: str | None = None
+        try:
+            with self._db.session() as s:
+                if not count_attempt:
+                    from sqlalchemy import update
+
+                    from models import Document
+
+                    s.execute(
+                        update(Document)
+                        .where(
+                            Document.id == doc_id,
+                            Document.lease_owner == slot.owner,
+                            Document.attempts > 0,
+                        )
+                        .values(attempts=Document.attempts - 1)
+                        .execution_options(synchronize_session=False)
+                    )
+                status = leases.release(
+                    s,
+                    doc_id,
+                    slot.owner,
+                    reason=reason,
+                    max_attempts=self.config.options.max_attempts,
+                )
+        except Exception:
+            log.exception("could not give document %s back; the lease sweep will", doc_id)
+        with self._lock:
+            self._known.discard(doc_id)
+        if self.on_done is not None:
+            self.on_done(doc_id, status)

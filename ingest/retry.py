@@ -1,0 +1,78 @@
+"""Failed documents: listing them with their reasons, and sending them round again.
+
+Plain functions on a session so the command line and the review UI's button share them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models import Document, DocumentStatus, record_event
+
+
+@dataclass(frozen=True)
+class FailedDocument:
+    id: int
+    filename: str
+    hint: str | None
+    error: str | None
+    attempts: int
+    updated_at: datetime
+
+
+def failed_documents(session: Session, *, limit: int | None = None) -> list[FailedDocument]:
+    query = (
+        select(
+            Document.id,
+            Document.filename,
+            Document.hint,
+            Document.error,
+            Document.attempts,
+            Document.updated_at,
+        )
+        .where(Document.status == DocumentStatus.FAILED)
+        .order_by(Document.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [FailedDocument(*row) for row in session.execute(query)]
+
+
+def retry_document(session: Session, document_id: int, *, actor: str = "system") -> bool:
+    """Put a failed document back in the queue with fresh attempts. False if it is not failed.
+
+    The running service (local workers, or the lease sweep that re-sends to Celery) picks
+    it up; the original in the store is read again from scratch.
+    """
+    result = session.execute(
+        update(Document)
+        .where(Document.id == document_id, Document.status == DocumentStatus.FAILED)
+        .values(
+            status=DocumentStatus.RECEIVED,
+            error=None,
+            attempts=0,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    record_event(
+        session,
+        actor=actor,
+        action="document.retried",
+        entity_type="document",
+        entity_id=document_id,
+        note="sent back to be read again",
+    )
+    return True
+
+
+def retry_all_failed(session: Session, *, actor: str = "system") -> list[int]:
+    ids = list(session.scalars(select(Document.id).where(Document.status == DocumentStatus.FAILED)))
+    return [i for i in ids if retry_document(session, i, actor=actor)]

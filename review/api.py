@@ -1,0 +1,618 @@
+"""The JSON API under /api (Bearer token or browser session) and the document files.
+
+Readers (every role) may read; coordinators, managers and admins may decide; auditors get
+403 on every change. Errors are `{"detail": message}`; a 422 from a decision also has
+`"errors": {field: message}`.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from models import (
+    Credential,
+    Document,
+    DocumentField,
+    DocumentPage,
+    DocumentStatus,
+    Provider,
+    Role,
+    User,
+    record_event,
+)
+from models.base import utcnow
+from review import approve as decisions
+from review import claims
+from review.approve import npi_problem
+from review.csrf import csrf_token, is_bearer
+from review.deps import Reader, Reviewer, SessionDep, StateDep, has_role
+from review.providers import search_providers, suggest_providers
+
+router = APIRouter(prefix="/api", tags=["api"])
+files_router = APIRouter(tags=["files"])
+
+# ---- response and request models ------------------------------------------------------
+
+
+class DocumentItem(BaseModel):
+    id: int
+    filename: str
+    sha256: str | None
+    status: str
+    doc_type: str | None
+    doc_type_confidence: float | None = None
+    error: str | None
+    hint: str | None
+    created_at: datetime
+    min_confidence: float | None
+    page_count: int | None = None
+    expires_on: str | None = None
+    provider_id: int | None = None
+    claimed_by: str | None = None
+    claim_expires_at: datetime | None = None
+    review_note: str | None = None
+    reviewed_at: datetime | None = None
+
+
+class DocumentList(BaseModel):
+    items: list[DocumentItem]
+    total: int
+
+
+class FieldOut(BaseModel):
+    value: str | None
+    confidence: float
+    page: int | None
+    box: list[float] | None
+    candidates: list[dict[str, Any]] = []
+    problems: list[str] = []
+
+
+class PageOut(BaseModel):
+    number: int
+    width: float
+    height: float
+    source: str
+    rotation: int = 0
+    image_url: str
+
+
+class DocumentDetail(DocumentItem):
+    fields: dict[str, FieldOut]
+    pages: list[PageOut]
+    needs_information: str | None = None
+
+
+class Counts(BaseModel):
+    by_status: dict[str, int]
+    # documents awaiting review, per doc_type ("unknown" when not yet classified)
+    awaiting_by_doc_type: dict[str, int]
+
+
+class ApproveIn(BaseModel):
+    doc_type: str
+    fields: dict[str, str | None]
+    provider_id: int | None = None
+
+
+class ApproveOut(BaseModel):
+    provider_id: int
+    credential_ids: list[int]
+    provider_created: bool = False
+
+
+class RejectIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class NoteIn(BaseModel):
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class DecisionOut(BaseModel):
+    document_id: int
+    status: str
+
+
+class ClaimOut(BaseModel):
+    document_id: int
+    claimed_by: str
+    expires_at: datetime
+
+
+class ReleaseOut(BaseModel):
+    document_id: int
+    released: bool
+
+
+class NextOut(BaseModel):
+    document: DocumentItem | None
+
+
+class ProviderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    npi: str | None
+    email: str | None
+    staff_category: str | None
+    department: str | None
+    states: list[str]
+    active: bool
+    created_at: datetime
+
+
+class ProviderList(BaseModel):
+    items: list[ProviderOut]
+
+
+class ProviderIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    npi: str | None = None
+    email: str | None = None
+    staff_category: str | None = None
+    department: str | None = None
+
+
+class SuggestionOut(BaseModel):
+    provider_id: int
+    name: str
+    npi: str | None
+    score: float
+    reason: str
+
+
+class SuggestionList(BaseModel):
+    items: list[SuggestionOut]
+
+
+class CredentialOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    provider_id: int
+    document_id: int | None
+    doc_type: str
+    credential_number: str | None
+    issuer: str | None
+    jurisdiction: str | None
+    credential_title: str | None
+    issue_date: Any
+    expiration_date: Any
+    start_date: Any
+    end_date: Any
+    npi: str | None
+    schedules: str | None
+    credit_hours: str | None
+    referee_name: str | None
+    verified_by_id: int | None
+    verified_by: str | None = None
+    verified_at: datetime
+    problems: str | None
+
+
+class CredentialList(BaseModel):
+    items: list[CredentialOut]
+
+
+class Me(BaseModel):
+    id: int
+    username: str
+    role: str
+    can_review: bool
+    can_manage: bool
+    csrf_token: str | None = None
+
+
+# ---- helpers --------------------------------------------------------------------------
+
+Claimer = aliased(User)
+T = TypeVar("T", bound=DocumentItem)
+
+
+def _documents_query() -> Select[Document, str]:
+    return select(Document, Claimer.username).outerjoin(
+        Claimer, Document.claimed_by_id == Claimer.id
+    )
+
+
+def _item(
+    doc: Document,
+    claimer: str | None,
+    model: type[T] = DocumentItem,  # type: ignore[assignment]
+    **extra: Any,
+) -> T:
+    live = doc.claim_expires_at is not None and doc.claim_expires_at >= utcnow()
+    return model(
+        id=doc.id,
+        filename=doc.filename,
+        sha256=doc.sha256,
+        status=doc.status,
+        doc_type=doc.doc_type,
+        doc_type_confidence=doc.doc_type_confidence,
+        error=doc.error,
+        hint=doc.hint,
+        created_at=doc.created_at,
+        min_confidence=doc.min_confidence,
+        page_count=doc.page_count,
+        expires_on=doc.expires_on,
+        provider_id=doc.provider_id,
+        claimed_by=claimer if live else None,
+        claim_expires_at=doc.claim_expires_at if live else None,
+        review_note=doc.review_note,
+        reviewed_at=doc.reviewed_at,
+        **extra,
+    )
+
+
+def _document(session: Session, document_id: int) -> Document:
+    doc = session.get(Document, document_id)
+    if doc is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No document {document_id}.")
+    return doc
+
+
+def document_detail(session: Session, doc: Document) -> DocumentDetail:
+    """The document with its proposed fields and pages (shared with the review page)."""
+    holder = claims.claim_holder(session, doc.id)
+    fields = {
+        f.name: FieldOut(
+            value=f.value,
+            confidence=f.confidence,
+            page=f.page,
+            box=list(f.box) if f.box else None,
+            candidates=list(f.candidates or []),
+            problems=[str(p) for p in f.problems or []],
+        )
+        for f in session.scalars(select(DocumentField).where(DocumentField.document_id == doc.id))
+    }
+    pages = [
+        PageOut(
+            number=p.number,
+            width=p.width,
+            height=p.height,
+            source=p.source,
+            rotation=p.rotation,
+            image_url=f"/documents/{doc.id}/pages/{p.number}.png",
+        )
+        for p in session.execute(
+            select(
+                DocumentPage.number,
+                DocumentPage.width,
+                DocumentPage.height,
+                DocumentPage.source,
+                DocumentPage.rotation,
+            )
+            .where(DocumentPage.document_id == doc.id)
+            .order_by(DocumentPage.number)
+        )
+    ]
+    return _item(
+        doc,
+        holder[0].username if holder else None,
+        DocumentDetail,
+        fields=fields,
+        pages=pages,
+        needs_information=decisions.needs_information(doc),
+    )
+
+
+def _statuses(value: str | None) -> list[str]:
+    if not value:
+        return []
+    wanted = [s.strip() for s in value.split(",") if s.strip()]
+    valid = {s.value for s in DocumentStatus}
+    bad = [s for s in wanted if s not in valid]
+    if bad:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"Unknown status {', '.join(bad)}; use {', '.join(sorted(valid))}.",
+        )
+    return wanted
+
+
+# ---- documents ------------------------------------------------------------------------
+
+
+@router.get("/me", response_model=Me)
+def me(request: Request, user: Reader) -> Me:
+    """Who is signed in (and, for a browser session, its CSRF token for scripts)."""
+    return Me(
+        id=user.id,
+        username=user.username,
+        role=user.role,
+        can_review=has_role(user, Role.COORDINATOR),
+        can_manage=has_role(user, Role.MANAGER),
+        csrf_token=None if is_bearer(request) else csrf_token(request),
+    )
+
+
+@router.get("/documents", response_model=DocumentList)
+def list_documents(
+    session: SessionDep,
+    user: Reader,
+    status_: Annotated[str | None, Query(alias="status", description="comma-separated")] = None,
+    doc_type: str | None = None,
+    provider_id: int | None = None,
+    q: Annotated[str | None, Query(description="filename, name or number")] = None,
+    order: Annotated[str, Query(pattern="^(newest|oldest|priority)$")] = "newest",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DocumentList:
+    conditions: list[Any] = []
+    if statuses := _statuses(status_):
+        conditions.append(Document.status.in_(statuses))
+    else:
+        conditions.append(Document.status != DocumentStatus.DELETED)
+    if doc_type:
+        conditions.append(Document.doc_type == doc_type)
+    if provider_id is not None:
+        conditions.append(Document.provider_id == provider_id)
+    if q and q.strip():
+        like = f"%{q.strip()}%"
+        conditions.append(
+            or_(
+                Document.filename.ilike(like),
+                Document.hint.ilike(like),
+                exists().where(
+                    and_(
+                        DocumentField.document_id == Document.id,
+                        DocumentField.name.in_(("person_name", "credential_number", "npi")),
+                        DocumentField.value.ilike(like),
+                    )
+                ),
+            )
+        )
+    where = and_(*conditions)
+    total = session.scalar(select(func.count(Document.id)).where(where)) or 0
+    ordering: list[Any]
+    if order == "priority":
+        ordering = claims.priority_order()
+    elif order == "oldest":
+        ordering = [Document.created_at, Document.id]
+    else:
+        ordering = [Document.created_at.desc(), Document.id.desc()]
+    rows = session.execute(
+        _documents_query().where(where).order_by(*ordering).limit(limit).offset(offset)
+    )
+    return DocumentList(items=[_item(doc, name) for doc, name in rows], total=total)
+
+
+@router.get("/documents/counts", response_model=Counts)
+def document_counts(session: SessionDep, user: Reader) -> Counts:
+    by_status = {s.value: 0 for s in DocumentStatus}
+    for name, n in session.execute(select(Document.status, func.count()).group_by(Document.status)):
+        by_status[name] = n
+    by_type: dict[str, int] = {}
+    for doc_type, n in session.execute(
+        select(Document.doc_type, func.count())
+        .where(Document.status == DocumentStatus.AWAITING_REVIEW)
+        .group_by(Document.doc_type)
+    ):
+        by_type[doc_type or "unknown"] = n
+    return Counts(by_status=by_status, awaiting_by_doc_type=by_type)
+
+
+@router.post("/documents/next", response_model=NextOut)
+def claim_next_document(
+    session: SessionDep,
+    state: StateDep,
+    user: Reviewer,
+    doc_type: str | None = None,
+    after: int | None = None,
+) -> NextOut:
+    """Claim the next document to review for this user (null when the queue is empty)."""
+    doc = claims.claim_next(session, user, state.claim_seconds, doc_type=doc_type, exclude=after)
+    session.commit()
+    return NextOut(document=_item(doc, user.username) if doc else None)
+
+
+@router.get("/documents/{document_id}", response_model=DocumentDetail)
+def get_document(document_id: int, session: SessionDep, user: Reader) -> DocumentDetail:
+    return document_detail(session, _document(session, document_id))
+
+
+@router.post("/documents/{document_id}/approve", response_model=ApproveOut)
+def approve(document_id: int, body: ApproveIn, session: SessionDep, user: Reviewer) -> ApproveOut:
+    """Confirm the fields: writes the Credential, links the provider (null: created from
+    the confirmed person_name and npi) and records an audit event per field."""
+    result = decisions.approve_document(
+        session, document_id, user, body.doc_type, body.fields, body.provider_id
+    )
+    session.commit()
+    return ApproveOut(
+        provider_id=result.provider_id,
+        credential_ids=result.credential_ids,
+        provider_created=result.provider_created,
+    )
+
+
+@router.post("/documents/{document_id}/reject", response_model=DecisionOut)
+def reject(document_id: int, body: RejectIn, session: SessionDep, user: Reviewer) -> DecisionOut:
+    decisions.reject_document(session, document_id, user, body.reason)
+    session.commit()
+    return DecisionOut(document_id=document_id, status=DocumentStatus.REJECTED)
+
+
+@router.post("/documents/{document_id}/needs-information", response_model=DecisionOut)
+def needs_information(
+    document_id: int, body: NoteIn, session: SessionDep, user: Reviewer
+) -> DecisionOut:
+    decisions.mark_needs_information(session, document_id, user, body.note)
+    session.commit()
+    return DecisionOut(document_id=document_id, status=DocumentStatus.AWAITING_REVIEW)
+
+
+@router.post("/documents/{document_id}/claim", response_model=ClaimOut)
+def claim(document_id: int, session: SessionDep, state: StateDep, user: Reviewer) -> ClaimOut:
+    """Claim (or renew the claim on) a document; 409 while someone else holds it."""
+    doc = _document(session, document_id)
+    if not claims.claim(session, document_id, user, state.claim_seconds):
+        session.rollback()
+        holder = claims.claim_holder(session, document_id)
+        if holder is not None:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"Document {document_id} is being reviewed by {holder[0].username}.",
+            )
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"Document {document_id} is {doc.status}, not awaiting review.",
+        )
+    session.commit()
+    session.refresh(doc)
+    assert doc.claim_expires_at is not None
+    return ClaimOut(
+        document_id=document_id, claimed_by=user.username, expires_at=doc.claim_expires_at
+    )
+
+
+@router.post("/documents/{document_id}/release", response_model=ReleaseOut)
+def release(
+    document_id: int, session: SessionDep, user: Reviewer, force: bool = False
+) -> ReleaseOut:
+    """Give the claim back; `force=true` (managers) releases another person's claim."""
+    _document(session, document_id)
+    if force and not has_role(user, Role.MANAGER):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "Only a manager may release another's claim."
+        )
+    released = claims.release(session, document_id, user, force=force)
+    session.commit()
+    return ReleaseOut(document_id=document_id, released=released)
+
+
+# ---- providers ------------------------------------------------------------------------
+
+
+@router.get("/providers", response_model=ProviderList)
+def list_providers(
+    session: SessionDep,
+    user: Reader,
+    q: str = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ProviderList:
+    """Search by name (every word) or NPI (digits)."""
+    found = search_providers(session, q, limit=limit, offset=offset)
+    return ProviderList(items=[ProviderOut.model_validate(p) for p in found])
+
+
+@router.post("/providers", response_model=ProviderOut, status_code=status.HTTP_201_CREATED)
+def create_provider(body: ProviderIn, session: SessionDep, user: Reviewer) -> ProviderOut:
+    npi = (body.npi or "").replace(" ", "") or None
+    if npi and (problem := npi_problem(npi)):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
+    if npi and session.scalar(select(Provider.id).where(Provider.npi == npi)) is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "A provider with this NPI exists already.")
+    provider = Provider(
+        name=" ".join(body.name.split()),
+        npi=npi,
+        email=body.email,
+        staff_category=body.staff_category,
+        department=body.department,
+    )
+    session.add(provider)
+    session.flush()
+    record_event(
+        session,
+        actor=user.username,
+        action="provider.created",
+        entity_type="provider",
+        entity_id=provider.id,
+        detail={"name": provider.name, "npi": npi},
+        provider_id=provider.id,
+    )
+    session.commit()
+    return ProviderOut.model_validate(provider)
+
+
+@router.get("/providers/suggest", response_model=SuggestionList)
+def suggest(document_id: int, session: SessionDep, user: Reader) -> SuggestionList:
+    """Providers for a document: same NPI first, then similar names."""
+    _document(session, document_id)
+    return SuggestionList(
+        items=[SuggestionOut(**s.__dict__) for s in suggest_providers(session, document_id)]
+    )
+
+
+def _provider(session: Session, provider_id: int) -> Provider:
+    provider = session.get(Provider, provider_id)
+    if provider is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No provider {provider_id}.")
+    return provider
+
+
+@router.get("/providers/{provider_id}", response_model=ProviderOut)
+def get_provider(provider_id: int, session: SessionDep, user: Reader) -> ProviderOut:
+    return ProviderOut.model_validate(_provider(session, provider_id))
+
+
+@router.get("/providers/{provider_id}/credentials", response_model=CredentialList)
+def provider_credentials(provider_id: int, session: SessionDep, user: Reader) -> CredentialList:
+    _provider(session, provider_id)
+    Verifier = aliased(User)
+    rows = session.execute(
+        select(Credential, Verifier.username)
+        .outerjoin(Verifier, Credential.verified_by_id == Verifier.id)
+        .where(Credential.provider_id == provider_id)
+        .order_by(Credential.doc_type, Credential.expiration_date, Credential.id)
+    )
+    items = []
+    for cred, verifier in rows:
+        out = CredentialOut.model_validate(cred)
+        out.verified_by = verifier
+        items.append(out)
+    return CredentialList(items=items)
+
+
+# ---- files ----------------------------------------------------------------------------
+
+PRIVATE = {"Cache-Control": "private, max-age=300"}
+
+
+def _stored(session: Session, document_id: int) -> Document:
+    doc = session.get(Document, document_id)
+    if doc is None or doc.sha256 is None or doc.status == DocumentStatus.DELETED:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No document {document_id}.")
+    return doc
+
+
+@files_router.get("/documents/{document_id}/pages/{number}.png", response_class=FileResponse)
+def page_image(
+    document_id: int, number: int, session: SessionDep, state: StateDep, user: Reader
+) -> FileResponse:
+    """A page preview (written by ingest), only for signed-in readers."""
+    doc = _stored(session, document_id)
+    assert doc.sha256 is not None
+    path = state.layout.page_image(doc.sha256, number)
+    if number < 1 or not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No image of page {number}.")
+    return FileResponse(path, media_type="image/png", headers=PRIVATE)
+
+
+@files_router.get("/documents/{document_id}/original", response_class=FileResponse)
+def original(document_id: int, session: SessionDep, state: StateDep, user: Reader) -> FileResponse:
+    """The stored original as it arrived, shown inline in the browser."""
+    doc = _stored(session, document_id)
+    assert doc.sha256 is not None
+    path = state.layout.original(doc.sha256)
+    if not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "The original is not in the store.")
+    media = doc.media_type or mimetypes.guess_type(doc.filename)[0] or "application/octet-stream"
+    return FileResponse(
+        path,
+        media_type=media,
+        filename=doc.filename,
+        content_disposition_type="inline",
+        headers=PRIVATE,
+    )

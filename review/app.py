@@ -1,0 +1,371 @@
+"""The one FastAPI application: sign-in, the JSON API, document files, the review pages
+(`review.pages.router`) and the pages plugins add (`review.plugins`).
+
+Template contract with the pages (review/templates, owned by the review UI):
+
+- Every template rendered through `state.templates` (also `web.templates` for plugins)
+  receives, besides what its route passes:
+  `request`; `csrf_token` (str: put it in every form as
+  `<input type="hidden" name="csrf_token" value="{{ csrf_token }}">` and in
+  `<meta name="csrf-token" content="{{ csrf_token }}">` for htmx/fetch, which send it as
+  the `X-CSRF-Token` header); `current_user` (models.User or None); `nav_links`
+  (list of `(label, path)` the user may see, plugins' links included); `can_review`
+  (bool: may confirm/approve/reject/claim), `can_manage` (bool: manager or admin),
+  `read_only` (bool: auditor).
+- `login.html`: the sign-in page. Context: `error` (str | None: "Wrong username or
+  password." or the rate-limit message), `next` (str: where to go after signing in; post it
+  back as a hidden input `name="next"`), `username` (str: what was typed, to refill).
+  The form posts to `/login` with inputs `username`, `password`, `csrf_token`, `next`.
+  Status 401 after a wrong password, 429 when rate-limited.
+- `error.html` (optional): pages' 403/404/409 errors. Context: `status_code` (int),
+  `detail` (str). Without it a plain-text answer is sent.
+- `base.html`: the layout every page and plugin page extends.
+
+Routes here: `GET /healthz` (no sign-in), `GET|POST /login`, `GET|POST /logout`,
+`/openapi.json`, `/docs`, `/static/...` (public assets only), `/api/...` (review.api),
+`GET /documents/{id}/pages/{n}.png` and `GET /documents/{id}/original` (signed-in readers).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Request, status
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import TemplateNotFound
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from models import Database, Role, StoreLayout, record_event
+from review import auth
+from review.approve import ReviewError
+from review.csrf import csrf_protect, csrf_token, rotate_csrf_token
+from review.deps import (
+    MANAGERS,
+    REVIEWERS,
+    SESSION_FINGERPRINT,
+    SESSION_USER,
+    AppState,
+    NotAuthenticated,
+    SessionDep,
+    client_ip,
+    has_role,
+    read_only_guard,
+    require_role,
+    resolve_user,
+)
+from review.plugins import Plugin, WebContext
+from review.ratelimit import RateLimiter
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+SESSION_COOKIE = "credflow_session"
+VERSION = "0.1.0"
+
+
+class SecurityHeaders:
+    """Headers every answer carries: no framing, no MIME sniffing, no referrer leaks."""
+
+    HEADERS = (
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+    )
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path of this site may follow sign-in (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/api"
+
+
+def _wants_html(request: Request) -> bool:
+    return not _is_api(request) and "authorization" not in request.headers
+
+
+def _template_context(request: Request) -> dict[str, Any]:
+    user = getattr(request.state, "user", None)
+    state: AppState = request.app.state.credflow
+    return {
+        "csrf_token": csrf_token(request),
+        "current_user": user,
+        "nav_links": [
+            (label, path)
+            for label, path, roles in state.nav
+            if user is not None and has_role(user, *roles)
+        ],
+        "can_review": user is not None and has_role(user, *REVIEWERS),
+        "can_manage": user is not None and has_role(user, *MANAGERS),
+        "read_only": user is not None and user.role == Role.AUDITOR,
+    }
+
+
+def _load_pages_router(app: FastAPI) -> None:
+    """The review UI's pages (review/pages.py, built alongside); absent until it exists."""
+    try:
+        module = importlib.import_module("review.pages")
+    except ModuleNotFoundError as err:
+        if err.name != "review.pages":
+            raise
+        return
+    app.include_router(module.router)
+
+
+def create_app(
+    db: Database,
+    layout: StoreLayout,
+    *,
+    secret_key: str,
+    plugins: Sequence[Plugin] = (),
+    settings: Any = None,
+    session_max_age: int | None = None,
+    login_attempts_per_minute: int | None = None,
+    claim_seconds: int | None = None,
+    https_only: bool | None = None,
+) -> FastAPI:
+    """Build the web application. Values left as None come from `settings` (the attributes
+    of credflow.settings.Settings), else the defaults here."""
+
+    def pick(value: Any, name: str, default: Any) -> Any:
+        if value is not None:
+            return value
+        return getattr(settings, name, default) if settings is not None else default
+
+    max_age = int(pick(session_max_age, "session_max_age_seconds", 12 * 3600))
+    attempts = int(pick(login_attempts_per_minute, "login_attempts_per_minute", 10))
+    templates = Jinja2Templates(directory=str(TEMPLATES), context_processors=[_template_context])
+    state = AppState(
+        db=db,
+        layout=layout,
+        templates=templates,
+        settings=settings,
+        claim_seconds=int(pick(claim_seconds, "review_claim_seconds", 300)),
+        session_max_age=max_age,
+        login_by_user=RateLimiter(attempts, 60.0),
+        # an office shares one address: allow several people's attempts from it
+        login_by_ip=RateLimiter(attempts * 5, 60.0),
+    )
+
+    app = FastAPI(
+        title="credflow",
+        version=VERSION,
+        description="Credential documents: review queue, credential database, compliance.",
+        dependencies=[Depends(csrf_protect), Depends(read_only_guard)],
+    )
+    app.state.credflow = state
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=max_age,
+        same_site="lax",
+        https_only=bool(pick(https_only, "cookie_secure", False)),
+    )
+    app.add_middleware(SecurityHeaders)
+    if STATIC.is_dir():
+        app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    _install_handlers(app, templates)
+    _install_sign_in(app, state)
+
+    from review.api import files_router, router
+
+    app.include_router(router)
+    app.include_router(files_router)
+    _load_pages_router(app)
+
+    web = WebContext(
+        db=db,
+        layout=layout,
+        templates=templates,
+        require_role=require_role,
+        csrf_protect=csrf_protect,
+        settings=settings,
+        nav=state.nav,
+    )
+    for plugin in plugins:
+        plugin(app, web)
+    return app
+
+
+def _install_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
+    @app.exception_handler(NotAuthenticated)
+    async def not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
+        if not _wants_html(request):
+            return JSONResponse(
+                {"detail": "Sign in or send an API token (Authorization: Bearer ...)."},
+                status_code=status.HTTP_401_UNAUTHORIZED,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        login = "/login?" + urlencode({"next": target})
+        if request.headers.get("hx-request"):
+            # htmx swaps nothing on 401 but follows HX-Redirect with a full page load
+            return Response(
+                status_code=status.HTTP_401_UNAUTHORIZED, headers={"HX-Redirect": login}
+            )
+        return RedirectResponse(login, status_code=status.HTTP_303_SEE_OTHER)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if not _wants_html(request) or exc.status_code < 400:
+            return await http_exception_handler(request, exc)
+        detail = exc.detail if isinstance(exc.detail, str) else "The request could not be served."
+        try:
+            return templates.TemplateResponse(
+                request,
+                "error.html",
+                {"status_code": exc.status_code, "detail": detail},
+                status_code=exc.status_code,
+                headers=getattr(exc, "headers", None),
+            )
+        except TemplateNotFound:
+            return PlainTextResponse(detail, status_code=exc.status_code)
+
+    @app.exception_handler(ReviewError)
+    async def review_error(request: Request, exc: ReviewError) -> Response:
+        if not _wants_html(request):
+            return JSONResponse(
+                {"detail": exc.message, "errors": exc.errors}, status_code=exc.status_code
+            )
+        return await http_error(request, HTTPException(exc.status_code, exc.message))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        return await request_validation_exception_handler(request, exc)
+
+
+def _install_sign_in(app: FastAPI, state: AppState) -> None:
+    templates = state.templates
+
+    @app.get("/healthz", tags=["service"])
+    def healthz() -> dict[str, str]:
+        """Liveness for load balancers and tests; no sign-in needed."""
+        return {"status": "ok"}
+
+    def login_page(
+        request: Request,
+        *,
+        error: str | None,
+        next_path: str,
+        username: str,
+        code: int,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        return templates.TemplateResponse(
+            request,
+            "login.html",
+            {"error": error, "next": next_path, "username": username},
+            status_code=code,
+            headers=headers,
+        )
+
+    @app.get("/login", include_in_schema=False)
+    def login_form(request: Request, session: SessionDep, next: str = "/") -> Response:
+        if resolve_user(request, session) is not None:
+            return RedirectResponse(safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+        return login_page(request, error=None, next_path=safe_next(next), username="", code=200)
+
+    @app.post("/login", include_in_schema=False)
+    def login(
+        request: Request,
+        session: SessionDep,
+        username: str = Form(""),
+        password: str = Form(""),
+        next: str = Form("/"),
+    ) -> Response:
+        next_path = safe_next(next)
+        username = username.strip()
+        ip = client_ip(request)
+        user_key = username.lower()
+        if not state.login_by_ip.hit(ip) or not state.login_by_user.hit(user_key):
+            wait = max(state.login_by_ip.retry_after(ip), state.login_by_user.retry_after(user_key))
+            return login_page(
+                request,
+                error=f"Too many sign-in attempts. Wait {wait} seconds and try again.",
+                next_path=next_path,
+                username=username,
+                code=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(wait)},
+            )
+        user = auth.verify_password(session, username, password) if username and password else None
+        if user is None:
+            known = auth.get_user(session, username) if username else None
+            record_event(
+                session,
+                actor="anonymous",
+                action="user.sign_in_failed",
+                entity_type="user",
+                entity_id=known.id if known else None,
+            )
+            session.commit()
+            return login_page(
+                request,
+                error="Wrong username or password.",
+                next_path=next_path,
+                username=username,
+                code=status.HTTP_401_UNAUTHORIZED,
+            )
+        record_event(
+            session,
+            actor=user.username,
+            action="user.signed_in",
+            entity_type="user",
+            entity_id=user.id,
+        )
+        session.commit()
+        state.login_by_user.reset(user_key)
+        # a fresh session: nothing from before signing in carries over (no fixation)
+        request.session.clear()
+        request.session[SESSION_USER] = user.id
+        request.session[SESSION_FINGERPRINT] = auth.password_fingerprint(user)
+        rotate_csrf_token(request)
+        request.state.user = user
+        return RedirectResponse(next_path, status_code=status.HTTP_303_SEE_OTHER)
+
+    @app.api_route("/logout", methods=["GET", "POST"], include_in_schema=False)
+    def logout(request: Request, session: SessionDep) -> Response:
+        user = resolve_user(request, session)
+        if user is not None and "authorization" not in request.headers:
+            record_event(
+                session,
+                actor=user.username,
+                action="user.signed_out",
+                entity_type="user",
+                entity_id=user.id,
+            )
+            session.commit()
+        request.session.clear()
+        return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)

@@ -1,0 +1,183 @@
+"""FastAPI dependencies: the database session, the signed-in user and role checks.
+
+Who is asking is decided in one place (`resolve_user`):
+- `Authorization: Bearer TOKEN` (API clients): the token's user, or nobody when the token
+  is unknown; the session cookie is then ignored.
+- otherwise the signed session cookie: `uid` plus a fingerprint of the password hash, so a
+  password change or a disabled account ends every open session at once.
+
+Roles (models.Role): coordinator reviews; manager has the coordinator's rights plus reports,
+deviations and users; auditor may read everything and change nothing; admin may do
+everything. `require_role(*roles)` is explicit: admin always passes, a manager passes where
+a coordinator does, an auditor only where Role.AUDITOR is listed (read routes use
+`READERS`, which lists every role). Besides, every POST/PUT/PATCH/DELETE of an auditor
+(signing in and out aside) is refused with 403 app-wide, whatever the route says.
+
+Without a user, `/api/...` answers 401 JSON, an htmx request 401 with `HX-Redirect`, and a
+page redirects to `/login?next=...` (see `review.app`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy.orm import Session
+
+from models import Database, Role, StoreLayout, User
+from review import auth
+from review.csrf import SAFE_METHODS
+from review.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from fastapi.templating import Jinja2Templates
+
+SESSION_USER = "uid"
+SESSION_FINGERPRINT = "pw"
+# paths any signed-in user, auditors included, may POST to
+READ_ONLY_EXEMPT = frozenset({"/login", "/logout"})
+
+
+@dataclass
+class AppState:
+    """What the routes need from `create_app`, kept on `app.state.credflow`."""
+
+    db: Database
+    layout: StoreLayout
+    templates: Jinja2Templates
+    settings: Any = None
+    claim_seconds: int = 300
+    session_max_age: int = 12 * 3600
+    login_by_user: RateLimiter = field(default_factory=lambda: RateLimiter(10))
+    login_by_ip: RateLimiter = field(default_factory=lambda: RateLimiter(30))
+    # navigation links: (label, path, roles that see it)
+    nav: list[tuple[str, str, tuple[Role, ...]]] = field(default_factory=list)
+
+
+class NotAuthenticated(Exception):
+    """Nobody is signed in (or the token is unknown); `review.app` turns it into 401 or a
+    redirect to the sign-in page."""
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.credflow
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One database session per request. Nothing is committed unless the route commits,
+    so a failing route leaves no half-made change."""
+    with get_state(request).db.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_UNSET = object()
+
+
+def resolve_user(request: Request, session: Session) -> User | None:
+    """The user making this request, or None; looked up once per request."""
+    cached: User | object | None = getattr(request.state, "user", _UNSET)
+    if cached is not _UNSET:
+        return cached if isinstance(cached, User) else None
+    user: User | None = None
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() == "bearer":
+            user = auth.authenticate_token(session, token.strip())
+            if session.dirty:  # the token's last-used time
+                session.commit()
+    else:
+        uid = request.session.get(SESSION_USER)
+        if isinstance(uid, int):
+            found = session.get(User, uid)
+            if (
+                found is not None
+                and not found.disabled
+                and request.session.get(SESSION_FINGERPRINT) == auth.password_fingerprint(found)
+            ):
+                user = found
+    request.state.user = user
+    return user
+
+
+def optional_user(request: Request, session: SessionDep) -> User | None:
+    return resolve_user(request, session)
+
+
+def current_user(request: Request, session: SessionDep) -> User:
+    user = resolve_user(request, session)
+    if user is None:
+        raise NotAuthenticated()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+# what each role may act as; admin may do everything
+GRANTS: dict[str, frozenset[Role]] = {
+    Role.ADMIN: frozenset(Role),
+    Role.MANAGER: frozenset({Role.MANAGER, Role.COORDINATOR}),
+    Role.COORDINATOR: frozenset({Role.COORDINATOR}),
+    Role.AUDITOR: frozenset({Role.AUDITOR}),
+}
+READERS: tuple[Role, ...] = tuple(Role)
+REVIEWERS: tuple[Role, ...] = (Role.COORDINATOR, Role.MANAGER, Role.ADMIN)
+MANAGERS: tuple[Role, ...] = (Role.MANAGER, Role.ADMIN)
+
+
+def has_role(user: User, *roles: Role) -> bool:
+    """Whether the user may use something guarded by `roles` (no roles: anyone signed in)."""
+    if not roles:
+        return True
+    return bool(GRANTS.get(user.role, frozenset()) & set(roles))
+
+
+def can_change(user: User) -> bool:
+    """Whether the user may change anything at all (everyone but auditors)."""
+    return user.role != Role.AUDITOR and user.role in GRANTS
+
+
+def require_role(*roles: Role) -> Callable[..., User]:
+    """Dependency: the signed-in user when one of `roles` (as granted above) allows the
+    request, 403 otherwise; 401 / sign-in redirect without a user."""
+
+    def dependency(user: CurrentUser) -> User:
+        if not has_role(user, *roles):
+            raise HTTPException(
+                status_code=status.HTTP_403_FORBIDDEN,
+                detail="Your role does not allow this.",
+            )
+        return user
+
+    dependency.__name__ = "require_" + "_or_".join(r.value for r in roles) if roles else "signed_in"
+    return dependency
+
+
+Reader = Annotated[User, Depends(require_role(*READERS))]
+Reviewer = Annotated[User, Depends(require_role(*REVIEWERS))]
+Manager = Annotated[User, Depends(require_role(*MANAGERS))]
+
+
+def read_only_guard(request: Request, session: SessionDep) -> None:
+    """App-wide: an auditor's (or unknown role's) request that could change something is
+    refused, whatever the route — the rule cannot be forgotten by a new route or plugin."""
+    if request.method in SAFE_METHODS or request.url.path in READ_ONLY_EXEMPT:
+        return
+    user = resolve_user(request, session)
+    if user is not None and not can_change(user):
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail="Your role is read-only: you may look but not change anything.",
+        )
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,85 @@
+"""The assembled ingest service: watcher, intake, dispatcher and worker processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from sqlalchemy import select
+
+from ingest.service import IngestConfig, IngestService
+from ingest.store import sha256_file
+from ingest.tasks import ProcessOptions
+from models import Database, Document
+from tests.ingest.helpers import settled, status_counts, wait_for
+from tests.support import REAL, corpus_file
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[IngestService]:
+    db = Database(f"sqlite:///{tmp_path / 'credflow.db'}")
+    db.upgrade()
+    db.dispose()
+    config = IngestConfig(
+        db_url=f"sqlite:///{tmp_path / 'credflow.db'}",
+        data_dir=tmp_path,
+        options=ProcessOptions(lease_seconds=120, max_attempts=3),
+        workers=2,
+        settle_seconds=0.3,
+        page_timeout=120,
+    )
+    svc = IngestService(config)
+    svc.start()
+    yield svc
+    svc.stop()
+
+
+@pytest.mark.slow
+def test_every_malformed_file_ends_stored_and_read_or_failed_with_a_reason(service: IngestService) -> None:
+    sources = sorted(p for p in (REAL / "malformed-pdfs").iterdir() if p.is_file())
+    assert len(sources) > 50
+    for src in sources:
+        shutil.copy(src, service.layout.inbox / src.name)
+
+    wait_for(lambda: settled(service.db, len({sha256_file(p) for p in sources})), timeout=540, interval=1)
+
+    with service.db.session() as s:
+        docs = {d.sha256: d for d in s.scalars(select(Document))}
+    for src in sources:
+        doc = docs[sha256_file(src)]
+        assert service.layout.original(doc.sha256 or "").read_bytes() == src.read_bytes()
+        assert doc.status in ("awaiting_review", "failed"), src.name
+        if doc.status == "failed":
+            assert doc.error and len(doc.error) > 15 and "\n" not in doc.error, src.name
+    assert not list(service.layout.inbox.iterdir())
+    assert service.watcher.alive
+    counts = status_counts(service.db)
+    assert counts.get("failed", 0) > 10 and counts.get("awaiting_review", 0) > 5
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_document_is_replaced_and_the_document_read(service: IngestService) -> None:
+    assert service.pool is not None
+    scan = corpus_file("scan")
+    shutil.copy(scan, service.layout.inbox / scan.name)
+
+    def busy_worker() -> int | None:
+        with service.db.session() as s:
+            owner = s.scalar(select(Document.lease_owner).where(Document.status == "processing"))
+        return int(owner.split(":")[1]) if owner else None
+
+    pid = wait_for(busy_worker, timeout=60, interval=0.02)
+    os.kill(pid, signal.SIGKILL)  # as the kernel's OOM killer would
+
+    wait_for(lambda: settled(service.db, 1), timeout=120)
+    with service.db.session() as s:
+        doc = s.scalars(select(Document)).one()
+        assert (doc.status, doc.attempts) == ("awaiting_review", 2)
+    assert service.pool.crashes == 1
+    workers = [c for c in psutil.Process().children() if c.name().startswith(("python", "credflow"))]
+    assert len(workers) >= 2 and pid not in {w.pid for w in workers}

@@ -1,0 +1,232 @@
+"""Signing in and out, sessions, API tokens, CSRF and the sign-in rate limit, through the
+real app on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from models import ApiToken, AuditEvent, Database, User
+from review import auth
+from review.app import SESSION_COOKIE
+from tests.review.test_api_support import (
+    PASSWORD,
+    add_users,
+    client_as,
+    csrf_of,
+    login_form_token,
+    make_app,
+    post_json,
+    sign_in,
+)
+
+
+def test_sign_in_opens_the_page_asked_for(db: Database, tmp_path: Path) -> None:
+    add_users(db)
+    client = TestClient(make_app(db, tmp_path))
+
+    first = client.get("/api/documents")
+    assert first.status_code == 401
+    page = client.get("/queue?type=diploma", follow_redirects=False)
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login?next=%2Fqueue%3Ftype%3Ddiploma"
+
+    token = login_form_token(client)
+    response = client.post(
+        "/login",
+        data={
+            "username": "coordinator",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "/queue?type=diploma",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/queue?type=diploma"
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "max-age=" in cookie
+    assert client.get("/api/documents").json() == {"items": [], "total": 0}
+    assert client.get("/api/me").json()["role"] == "coordinator"
+
+    with db.session() as session:
+        actions = list(session.scalars(select(AuditEvent.action)))
+    assert "user.signed_in" in actions
+
+
+def test_wrong_password_unknown_user_and_disabled_account_are_refused(
+    db: Database, tmp_path: Path
+) -> None:
+    add_users(db)
+    app = make_app(db, tmp_path)
+    for username, password in [("coordinator", "wrong password"), ("nobody", PASSWORD)]:
+        client = TestClient(app)
+        response = sign_in(client, username, password)
+        assert response.status_code == 401
+        assert "Wrong username or password." in response.text
+        assert client.get("/api/documents").status_code == 401
+
+    # signed in, then disabled: the open session ends at once
+    client = client_as(app, "manager")
+    assert client.get("/api/documents").status_code == 200
+    with db.session() as session:
+        auth.disable_user(session, "manager")
+    assert client.get("/api/documents").status_code == 401
+    assert sign_in(TestClient(app), "manager").status_code == 401
+
+
+def test_new_password_signs_out_old_sessions(db: Database, tmp_path: Path) -> None:
+    add_users(db)
+    app = make_app(db, tmp_path)
+    client = client_as(app, "coordinator")
+    with db.session() as session:
+        auth.set_password(session, "coordinator", "a brand new password")
+    assert client.get("/api/documents").status_code == 401
+    assert sign_in(TestClient(app), "coordinator", "a brand new password").status_code == 303
+
+
+def test_passwords_are_argon2_and_tokens_stored_only_as_hashes(
+    db: Database, tmp_path: Path
+) -> None:
+    add_users(db)
+    with db.session() as session:
+        token = auth.create_token(session, "auditor")
+    with db.session() as session:
+        user = session.scalars(select(User).where(User.username == "auditor")).one()
+        assert user.password_hash.startswith("$argon2id$")
+        assert PASSWORD not in user.password_hash
+        stored = session.scalars(select(ApiToken.token_hash)).one()
+    assert token not in stored and len(stored) == 64
+
+    client = TestClient(make_app(db, tmp_path))
+    ok = client.get("/api/documents", headers={"Authorization": f"Bearer {token}"})
+    assert ok.status_code == 200
+    bad = client.get("/api/documents", headers={"Authorization": f"Bearer {token}x"})
+    assert bad.status_code == 401
+    assert bad.headers["www-authenticate"] == "Bearer"
+    with db.session() as session:
+        assert session.scalars(select(ApiToken.last_used_at)).one() is not None
+        auth.revoke_tokens(session, "auditor")
+    assert (
+        client.get("/api/documents", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 401
+    )
+
+
+def test_csrf_token_is_required_on_every_browser_post(db: Database, tmp_path: Path) -> None:
+    add_users(db)
+    app = make_app(db, tmp_path)
+
+    # sign-in form without (or with a wrong) token
+    client = TestClient(app)
+    login_form_token(client)
+    for data in [{}, {"csrf_token": "forged"}]:
+        response = client.post(
+            "/login",
+            data={"username": "coordinator", "password": PASSWORD, **data},
+            follow_redirects=False,
+        )
+        assert response.status_code == 403
+        assert "CSRF" in response.text
+
+    # a signed-in browser: JSON POST needs the header, a form POST the hidden field
+    client = client_as(app, "manager")
+    body = {"name": "Maria Gonzalez"}
+    assert client.post("/api/providers", json=body).status_code == 403
+    assert (
+        client.post("/api/providers", json=body, headers={"X-CSRF-Token": "forged"}).status_code
+        == 403
+    )
+    assert post_json(client, "/api/providers", body).status_code == 201
+    assert client.post("/logout", data={"csrf_token": "forged"}).status_code == 403
+
+    # the token changes when signing in: one from before no longer works
+    before = csrf_of(client)
+    client.post("/logout", data={"csrf_token": before}, follow_redirects=False)
+    sign_in(client, "manager")
+    assert csrf_of(client) != before
+    assert (
+        client.post("/api/providers", json=body, headers={"X-CSRF-Token": before}).status_code
+        == 403
+    )
+
+
+def test_bearer_requests_need_no_csrf_token(db: Database, tmp_path: Path) -> None:
+    add_users(db)
+    with db.session() as session:
+        token = auth.create_token(session, "coordinator")
+    client = TestClient(make_app(db, tmp_path))
+    response = client.post(
+        "/api/providers", json={"name": "Jane Roe"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 201
+    assert response.json()["name"] == "Jane Roe"
+
+
+def test_sign_in_attempts_are_limited_per_username_and_per_address(
+    db: Database, tmp_path: Path
+) -> None:
+    add_users(db)
+    app = make_app(db, tmp_path, login_attempts_per_minute=3)
+    client = TestClient(app)
+    for _ in range(3):
+        assert sign_in(client, "coordinator", "guess").status_code == 401
+    limited = sign_in(client, "coordinator", PASSWORD)  # even the right password waits
+    assert limited.status_code == 429
+    assert "Too many sign-in attempts" in limited.text
+    assert int(limited.headers["retry-after"]) > 0
+    # another account from the same address is still let in...
+    assert sign_in(TestClient(app), "manager").status_code == 303
+    # ...until the address itself has tried too often (5 x the per-user limit)
+    names = ["auditor", "admin", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9"]
+    codes = [sign_in(TestClient(app), name, "guess").status_code for name in names]
+    assert codes[:10] == [401] * 10
+    assert codes[10] == 429
+
+
+def test_sign_out_ends_the_session(db: Database, tmp_path: Path) -> None:
+    add_users(db)
+    client = client_as(make_app(db, tmp_path), "admin")
+    response = client.post("/logout", data={"csrf_token": csrf_of(client)}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert client.get("/api/documents").status_code == 401
+    assert SESSION_COOKIE not in client.cookies or client.get("/api/me").status_code == 401
+
+
+def test_sign_in_never_redirects_off_site(db: Database, tmp_path: Path) -> None:
+    add_users(db)
+    client = TestClient(make_app(db, tmp_path))
+    for target in ["https://evil.example/", "//evil.example/", "/\\evil.example"]:
+        response = client.post(
+            "/login",
+            data={
+                "username": "admin",
+                "password": PASSWORD,
+                "next": target,
+                "csrf_token": login_form_token(client),
+            },
+            follow_redirects=False,
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == "/"
+        client.cookies.clear()
+
+
+def test_account_rules(db: Database) -> None:
+    import pytest
+
+    with db.session() as session:
+        auth.create_user(session, "sam", PASSWORD, "coordinator")
+        with pytest.raises(auth.AccountError, match="already exists"):
+            auth.create_user(session, "sam", PASSWORD, "manager")
+        with pytest.raises(auth.AccountError, match="unknown role"):
+            auth.create_user(session, "kim", PASSWORD, "boss")
+        with pytest.raises(auth.AccountError, match="at least 8"):
+            auth.create_user(session, "kim", "short", "auditor")
+        assert auth.verify_password(session, "sam", PASSWORD) is not None
+        assert auth.verify_password(session, "sam", "nope nope") is None
+        events = list(session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "user")))
+    assert [e.action for e in events] == ["user.created"]
+    assert "sam" not in (events[0].note or "")
