@@ -4,7 +4,7 @@
     python bench/extraction.py --fresh         # read every file again (OCR) and refresh cache
     python bench/extraction.py --cache-only    # only (re)build the page cache
 
-Pages read (words with boxes) are cached as JSON under bench/.cache/pages/, so the field
+Pages read (words with boxes) are cached as JSON under bench/.cache/extraction/pages/, so the field
 step can be iterated on without paying for OCR again. The field step's time (classify +
 fields, after the pages are read) is measured per page.
 """
@@ -30,7 +30,7 @@ from extract.pages import read_pages  # noqa: E402
 from extract.types import Extraction, Page, ReadOptions, Word  # noqa: E402
 
 SHARED = Path(os.environ.get("CREDFLOW_SHARED_DIR", ROOT.parent / "shared"))
-CACHE = ROOT / "bench" / ".cache" / "pages"
+CACHE = ROOT / "bench" / ".cache" / "extraction" / "pages"
 
 
 def page_to_json(page: Page) -> dict:
@@ -81,7 +81,7 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="read (OCR) every file again")
     ap.add_argument("--cache-only", action="store_true", help="only build the page cache")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / ".cache" / "predictions.jsonl")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / ".cache" / "extraction" / "predictions.jsonl")
     ap.add_argument("--errors", type=int, default=0, help="list up to N wrong fields (scorer)")
     a = ap.parse_args()
 

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, field_validator
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance import deviations as dev
@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).parent / "templates"
 STAFF = (Role.COORDINATOR, Role.MANAGER, Role.ADMIN)
 MANAGERS = (Role.MANAGER, Role.ADMIN)
+# who may look (auditors read everything, change nothing)
+STAFF_READ = (*STAFF, Role.AUDITOR)
+MANAGERS_READ = (*MANAGERS, Role.AUDITOR)
 ROWS_SHOWN = 300
 
 
@@ -196,10 +199,12 @@ def install(app: FastAPI, web: WebContext) -> None:
     settings = web.settings
     rules = RulesCache(getattr(settings, "requirements_file", None))
     web.add_templates(TEMPLATES)
-    web.nav.append(("Compliance", "/compliance", STAFF))
-    web.nav.append(("Deviations", "/compliance/deviations", MANAGERS))
+    web.nav.append(("Compliance", "/compliance", STAFF_READ))
+    web.nav.append(("Deviations", "/compliance/deviations", MANAGERS_READ))
     staff = Depends(web.require_role(*STAFF))
     manager = Depends(web.require_role(*MANAGERS))
+    staff_read = Depends(web.require_role(*STAFF_READ))
+    manager_read = Depends(web.require_role(*MANAGERS_READ))
     templates = web.templates
 
     @contextmanager
@@ -231,7 +236,9 @@ def install(app: FastAPI, web: WebContext) -> None:
     # -- dashboard --
 
     @pages.get("", response_class=HTMLResponse)
-    def dashboard(request: Request, user: User = staff, f: Filters = Depends(filters)) -> Response:
+    def dashboard(
+        request: Request, user: User = staff_read, f: Filters = Depends(filters)
+    ) -> Response:
         with db_session() as s:
             board = build_dashboard(s, requirements(), f.on, f.provider_filter())
             choices = _choices(s)
@@ -241,7 +248,7 @@ def install(app: FastAPI, web: WebContext) -> None:
         })  # fmt: skip
 
     @pages.get("/export.csv")
-    def export_csv(user: User = staff, f: Filters = Depends(filters)) -> Response:
+    def export_csv(user: User = staff_read, f: Filters = Depends(filters)) -> Response:
         with db_session() as s:
             board = build_dashboard(s, requirements(), f.on, f.provider_filter())
         name = f"credflow-expirations-{f.on.isoformat()}.csv"
@@ -255,7 +262,7 @@ def install(app: FastAPI, web: WebContext) -> None:
 
     @pages.get("/providers/{provider_id}", response_class=HTMLResponse)
     def provider_page(
-        request: Request, provider_id: int, user: User = staff, on: str | None = None,
+        request: Request, provider_id: int, user: User = staff_read, on: str | None = None,
         saved: str | None = None, error: str | None = None,
     ) -> Response:  # fmt: skip
         day = _parse_day(on)
@@ -342,7 +349,7 @@ def install(app: FastAPI, web: WebContext) -> None:
 
     @pages.get("/deviations", response_class=HTMLResponse)
     def deviations_page(
-        request: Request, user: User = manager, show: str = "unresolved", kind: str = "",
+        request: Request, user: User = manager_read, show: str = "unresolved", kind: str = "",
         error: str | None = None,
     ) -> Response:  # fmt: skip
         with db_session() as s:
@@ -383,7 +390,9 @@ def install(app: FastAPI, web: WebContext) -> None:
     # -- rules and what-if --
 
     @pages.get("/rules", response_class=HTMLResponse)
-    def rules_page(request: Request, user: User = manager, version: str | None = None) -> Response:
+    def rules_page(
+        request: Request, user: User = manager_read, version: str | None = None
+    ) -> Response:
         reqs = requirements()
         today = datetime.now(UTC).date()
         current = reqs.version_on(today)
@@ -411,7 +420,9 @@ def install(app: FastAPI, web: WebContext) -> None:
     # -- training sessions --
 
     @pages.get("/training", response_class=HTMLResponse)
-    def training_page(request: Request, user: User = staff, error: str | None = None) -> Response:
+    def training_page(
+        request: Request, user: User = staff_read, error: str | None = None
+    ) -> Response:
         with db_session() as s:
             sessions = training.upcoming(s, datetime.now(UTC))
         return page(request, "training.html", {
@@ -457,7 +468,7 @@ def install(app: FastAPI, web: WebContext) -> None:
     # -- outbox --
 
     @pages.get("/outbox", response_class=HTMLResponse)
-    def outbox_page(request: Request, user: User = manager) -> Response:
+    def outbox_page(request: Request, user: User = manager_read) -> Response:
         with db_session() as s:
             counts = notify.outbox_counts(s)
             problems = notify.outbox_problems(s)
@@ -473,7 +484,7 @@ def install(app: FastAPI, web: WebContext) -> None:
 
     @api.get("/expiring")
     def api_expiring(
-        user: User = staff,
+        user: User = staff_read,
         within_days: int = Query(30, ge=0, le=3650),
         active_only: bool = False,
         on: str | None = None,
@@ -501,7 +512,7 @@ def install(app: FastAPI, web: WebContext) -> None:
 
     @api.get("/providers/{provider_id}/compliance")
     def api_provider_compliance(
-        provider_id: int, user: User = staff, on: str | None = None
+        provider_id: int, user: User = staff_read, on: str | None = None
     ) -> dict[str, Any]:
         day = _parse_day(on)
         with db_session() as s:
@@ -522,7 +533,7 @@ def install(app: FastAPI, web: WebContext) -> None:
 
     @api.get("/deviations")
     def api_deviations(
-        user: User = manager, status_: str = Query("unresolved", alias="status")
+        user: User = manager_read, status_: str = Query("unresolved", alias="status")
     ) -> dict[str, Any]:
         with db_session() as s:
             rows = dev.list_deviations(s, status=None if status_ == "all" else status_)
@@ -541,9 +552,9 @@ def install(app: FastAPI, web: WebContext) -> None:
 
 def _choices(s: Session) -> dict[str, list[str]]:
     """Values for the filter drop-downs."""
-    deps = s.scalars(select(distinct(Provider.department)).where(Provider.department.is_not(None)))
+    deps = s.scalars(select(Provider.department).distinct().where(Provider.department.is_not(None)))
     cats = s.scalars(
-        select(distinct(Provider.staff_category)).where(Provider.staff_category.is_not(None))
+        select(Provider.staff_category).distinct().where(Provider.staff_category.is_not(None))
     )
     return {"departments": sorted(d for d in deps if d), "categories": sorted(c for c in cats if c),
             "states": sorted(USPS)}  # fmt: skip

@@ -49,7 +49,10 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).parent / "templates"
 READERS = tuple(Role)
 STAFF = (Role.COORDINATOR, Role.MANAGER, Role.ADMIN)
-MANAGERS = (Role.MANAGER, Role.ADMIN)  # auditors pass these checks on reads
+MANAGERS = (Role.MANAGER, Role.ADMIN)
+# reading what staff / managers change: auditors read everything
+STAFF_READ = (*STAFF, Role.AUDITOR)
+OVERSIGHT = (*MANAGERS, Role.AUDITOR)
 AUDIT_PAGE_SIZE = 100
 PDF_HEADERS = {"Cache-Control": "private, no-store"}
 
@@ -86,12 +89,14 @@ class ReceivedIn(BaseModel):
 def install(app: FastAPI, web: WebContext) -> None:
     """Add the records pages and API routes to the review app."""
     web.add_templates(TEMPLATES)
-    web.nav.append(("References", "/references", STAFF))
-    web.nav.append(("Holds", "/holds", MANAGERS))
-    web.nav.append(("Audit log", "/audit", MANAGERS))
+    web.nav.append(("References", "/references", STAFF_READ))
+    web.nav.append(("Holds", "/holds", OVERSIGHT))
+    web.nav.append(("Audit log", "/audit", OVERSIGHT))
     reader = Depends(web.require_role(*READERS))
     staff = Depends(web.require_role(*STAFF))
+    staff_read = Depends(web.require_role(*STAFF_READ))
     manager = Depends(web.require_role(*MANAGERS))
+    oversight = Depends(web.require_role(*OVERSIGHT))
     templates = web.templates
 
     @contextmanager
@@ -155,7 +160,7 @@ def install(app: FastAPI, web: WebContext) -> None:
         provider_id: int,
         decision: str | None = None,
         max_age: int | None = Query(None, ge=1, le=3650),
-        user: User = manager,
+        user: User = oversight,
     ) -> Response:
         packet = packet_of(provider_id, decision, max_age)
         name = f"committee-packet-{provider_id}-{packet.decision_date.isoformat()}.pdf"
@@ -166,7 +171,7 @@ def install(app: FastAPI, web: WebContext) -> None:
         provider_id: int,
         decision: str | None = None,
         max_age: int | None = Query(None, ge=1, le=3650),
-        user: User = manager,
+        user: User = oversight,
     ) -> dict[str, Any]:
         """The committee packet's content: credentials, flags, gaps, references."""
         return _plain(asdict(packet_of(provider_id, decision, max_age)))
@@ -216,7 +221,7 @@ def install(app: FastAPI, web: WebContext) -> None:
     # -- reference and employment verification requests ---------------------------------------
 
     @pages.get("/references", response_class=HTMLResponse)
-    def references_page(request: Request, show: str = "open", user: User = staff) -> Response:
+    def references_page(request: Request, show: str = "open", user: User = staff_read) -> Response:
         with db_session() as s:
             rows = list_requests(s, open_only=show != "all")
             if show == "overdue":
@@ -267,7 +272,7 @@ def install(app: FastAPI, web: WebContext) -> None:
 
     @api.get("/reference-requests")
     def requests_json(
-        provider_id: int | None = None, show: str = "all", user: User = staff
+        provider_id: int | None = None, show: str = "all", user: User = staff_read
     ) -> list[dict[str, Any]]:
         """`show`: all, open (not yet received) or overdue (open and past due)."""
         with db_session() as s:
@@ -325,7 +330,7 @@ def install(app: FastAPI, web: WebContext) -> None:
 
     @pages.get("/holds", response_class=HTMLResponse)
     def holds_page(
-        request: Request, show: str = "active", error: str | None = None, user: User = manager
+        request: Request, show: str = "active", error: str | None = None, user: User = oversight
     ) -> Response:
         with db_session() as s:
             rows = rm.list_holds(s, include_inactive=show == "all")
@@ -365,7 +370,7 @@ def install(app: FastAPI, web: WebContext) -> None:
         return back("/holds")
 
     @api.get("/holds")
-    def holds_json(show: str = "active", user: User = manager) -> list[dict[str, Any]]:
+    def holds_json(show: str = "active", user: User = oversight) -> list[dict[str, Any]]:
         """`show`: active (applies today) or all."""
         with db_session() as s:
             return [_plain(asdict(h)) for h in rm.list_holds(s, include_inactive=show == "all")]
@@ -548,7 +553,7 @@ def install(app: FastAPI, web: WebContext) -> None:
         flt: AuditFilter = Depends(audit_filter),
         before_id: int | None = None,
         detail: bool = False,
-        user: User = manager,
+        user: User = oversight,
     ) -> Response:
         with db_session() as s:
             rows = query_events(
@@ -576,7 +581,7 @@ def install(app: FastAPI, web: WebContext) -> None:
 
     @pages.get("/audit.csv")
     def audit_csv_page(
-        flt: AuditFilter = Depends(audit_filter), detail: bool = False, user: User = manager
+        flt: AuditFilter = Depends(audit_filter), detail: bool = False, user: User = oversight
     ) -> Response:
         return _csv(flt, detail)
 
@@ -587,7 +592,7 @@ def install(app: FastAPI, web: WebContext) -> None:
         before_id: int | None = None,
         detail: bool = False,
         format: str = Query("json", pattern="^(json|csv)$"),
-        user: User = manager,
+        user: User = oversight,
     ) -> Response | dict[str, Any]:
         """Audit events, newest first (page with `before_id`), filtered by actor, action
         (`document.*` for a prefix), entity_type + entity_id and since/until (UTC days).

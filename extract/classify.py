@@ -16,7 +16,7 @@ from extract.fields.layout import Layout
 
 # How much text is looked at: credentials are one or two pages; a long file is "other".
 MAX_CHARS = 8000
-MIN_SCORE = 6.0  # below this no credential type has enough evidence: "other"
+MIN_SCORE = 3.5  # below this no credential type has enough evidence: "other"
 
 
 @dataclass(frozen=True, slots=True)

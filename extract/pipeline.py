@@ -10,6 +10,8 @@ from extract.types import Extraction, ReadOptions
 
 
 def extract_file(path: Path, options: ReadOptions = ReadOptions()) -> Extraction:
+    """Pages (text layer or OCR), then doc_type and fields. Raises ExtractError with a
+    one-line reason when the file cannot be read."""
     pages = read_pages(path, options)
     doc_type, doc_type_confidence, fields = extract_fields(pages)
     return Extraction(str(path), doc_type, doc_type_confidence, fields, pages)

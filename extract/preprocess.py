@@ -284,3 +284,17 @@ def resize(gray: Gray, factor: float) -> Gray:
     h, w = gray.shape[:2]
     interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
     return cv2.resize(gray, (round(w * factor), round(h * factor)), interpolation=interp)
+
+
+def remove_rules(gray: Gray) -> Gray:
+    """Paint table rules and underlines white: tesseract often drops ruled cells as images."""
+    mask = ink_mask(gray)
+    h, w = gray.shape[:2]
+    horiz = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, max(40, w // 25)), np.uint8))
+    vert = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((max(40, h // 25), 1), np.uint8))
+    rules = cv2.dilate(cv2.bitwise_or(horiz, vert), np.ones((3, 3), np.uint8))
+    if not rules.any():
+        return gray
+    out = gray.copy()
+    out[rules > 0] = 255
+    return out

@@ -23,9 +23,19 @@ from models.base import utcnow
 MIN_PASSWORD_LENGTH: Final = 8
 TOKEN_PREFIX: Final = "cf_"
 
-_hasher = PasswordHasher()
+# argon2id with argon2-cffi's defaults: RFC 9106's "low memory" profile (64 MiB, t=3, p=4)
+DEFAULT_HASHER: Final = PasswordHasher()
+_hasher = DEFAULT_HASHER
 # verified against when the username is unknown, so a wrong name costs as long as a wrong password
-_DUMMY_HASH: Final = _hasher.hash(secrets.token_urlsafe(16))
+_dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def use_password_hasher(hasher: PasswordHasher) -> None:
+    """Hash new passwords with other argon2 parameters (e.g. cheaper ones in a test suite).
+    Old hashes keep verifying, and are upgraded at the next sign-in."""
+    global _hasher, _dummy_hash
+    _hasher = hasher
+    _dummy_hash = hasher.hash(secrets.token_urlsafe(16))
 
 
 class AccountError(ValueError):
@@ -145,7 +155,7 @@ def verify_password(session: Session, username: str, password: str) -> User | No
     when argon2's recommended parameters have changed since it was made."""
     user = get_user(session, username)
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash, password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or user.disabled:

@@ -158,6 +158,8 @@ def require_role(*roles: Role) -> Callable[..., User]:
         return user
 
     dependency.__name__ = "require_" + "_or_".join(r.value for r in roles) if roles else "signed_in"
+    # what it guards, for tests that walk every route and work out who may use it
+    dependency.roles = roles  # type: ignore[attr-defined]
     return dependency
 
 

@@ -544,8 +544,10 @@ def _record_review_marks(
             )
         box = submitted.boxes.get(name)
         machine = machine_boxes.get(name)
-        same = machine is not None and box is not None and all(
-            abs(float(a) - float(b)) < 1e-4 for a, b in zip(box, machine, strict=False)
+        same = (
+            machine is not None
+            and box is not None
+            and all(abs(float(a) - float(b)) < 1e-4 for a, b in zip(box, machine, strict=False))
         )
         if box is not None and state == forms.STATE_CONFIRMED and not same:
             record_event(

@@ -156,14 +156,14 @@ def counts(session: Session) -> Counts:
         str(s): int(n)
         for s, n in session.execute(select(Document.status, func.count()).group_by(Document.status))
     }
-    by_type = {
-        str(t or "unclassified"): int(n)
-        for t, n in session.execute(
-            select(Document.doc_type, func.count())
-            .where(Document.status == DocumentStatus.AWAITING_REVIEW)
-            .group_by(Document.doc_type)
-        )
-    }
+    by_type_stmt = (
+        select(Document.doc_type, func.count())
+        .where(Document.status == DocumentStatus.AWAITING_REVIEW)
+        .group_by(Document.doc_type)
+        # SQLite would rather walk the doc_type index over every document
+        .with_hint(Document, "INDEXED BY ix_documents_status", "sqlite")
+    )
+    by_type = {str(t or "unclassified"): int(n) for t, n in session.execute(by_type_stmt)}
     return Counts(by_status, dict(sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0]))))
 
 
@@ -237,7 +237,10 @@ def _like(text: str) -> str:
 
 
 def queue_page(session: Session, flt: QueueFilter, page_size: int = PAGE_SIZE) -> QueuePage:
-    """One page of the queue in priority order, with the person's name from the fields."""
+    """One page of the queue in priority order, with the person's name from the fields.
+
+    Two steps: the ids of the page (a sort over the filtered documents only), then their
+    columns with the person's name, provider and claim holder joined for those ids alone."""
     name_field = aliased(DocumentField)
     claimer = aliased(User)
     total = int(session.scalar(_filtered(select(func.count(Document.id)), flt)) or 0)
@@ -253,10 +256,19 @@ def queue_page(session: Session, flt: QueueFilter, page_size: int = PAGE_SIZE) -
     if ids:
         stmt = (
             select(
-                Document,
+                Document.id,
+                Document.filename,
+                Document.hint,
+                Document.status,
+                Document.doc_type,
+                Document.min_confidence,
+                Document.expires_on,
+                Document.created_at,
                 name_field.value,
                 Provider.name,
                 claimer.username,
+                Document.error,
+                Document.review_note,
             )
             .outerjoin(
                 name_field,
@@ -269,33 +281,34 @@ def queue_page(session: Session, flt: QueueFilter, page_size: int = PAGE_SIZE) -
             )
             .where(Document.id.in_(ids))
         )
-        found: dict[int, QueueRow] = {}
-        for doc, person, provider_name, claimed_by in session.execute(stmt):
-            found[doc.id] = QueueRow(
-                id=doc.id,
-                filename=doc.filename,
-                hint=doc.hint,
-                status=doc.status,
-                doc_type=doc.doc_type,
-                min_confidence=doc.min_confidence,
-                expires_on=doc.expires_on,
-                created_at=doc.created_at,
-                person_name=person,
-                provider_name=provider_name,
-                claimed_by=claimed_by,
-                error=doc.error,
-                review_note=doc.review_note,
-            )
+        found = {row[0]: QueueRow(*row) for row in session.execute(stmt)}  # type: ignore[call-arg]
         rows = [found[i] for i in ids if i in found]
     return QueuePage(rows=rows, total=total, filter=flt, page_size=page_size)
 
 
-def failed_documents(session: Session, limit: int = 200) -> list[Document]:
+@dataclass
+class FailedRow:
+    id: int
+    filename: str
+    hint: str | None
+    error: str | None
+    attempts: int
+    updated_at: datetime
+
+
+def failed_documents(session: Session, limit: int = 200) -> list[FailedRow]:
     """Failed documents, newest first: each with the reason a person can act on."""
     stmt = (
-        select(Document)
+        select(
+            Document.id,
+            Document.filename,
+            Document.hint,
+            Document.error,
+            Document.attempts,
+            Document.updated_at,
+        )
         .where(Document.status == DocumentStatus.FAILED)
         .order_by(Document.updated_at.desc(), Document.id.desc())
         .limit(limit)
     )
-    return list(session.scalars(stmt))
+    return [FailedRow(*row) for row in session.execute(stmt)]

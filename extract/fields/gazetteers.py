@@ -77,6 +77,9 @@ def load() -> Gazetteers:
         for sp in b["specialties"]:
             if sp not in g.specialties:
                 g.specialties.append(sp)
+    for sp in boards.get("more_specialties", []):
+        if sp not in g.specialties:
+            g.specialties.append(sp)
     g.abbreviations = boards["abbreviations"]
     ls = json.loads(_read("life_support.json"))
     for body in ls["bodies"]:

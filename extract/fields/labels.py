@@ -41,37 +41,45 @@ class LabelValue:
 
 
 @lru_cache(maxsize=1)
-def _label_index() -> dict[int, dict[str, list[tuple[str, bool]]]]:
-    """Number of words -> label text -> [(field, weak)]."""
-    index: dict[int, dict[str, list[tuple[str, bool]]]] = {}
+def _label_index() -> dict[str, list[tuple[str, bool]]]:
+    """Normalised label text -> [(field, weak)]."""
+    index: dict[str, list[tuple[str, bool]]] = {}
     for fld, groups in gazetteers.load().labels.items():
         for weak, key in ((False, "strong"), (True, "weak")):
             for label in groups.get(key, []):
-                norm = _norm(label)
-                index.setdefault(len(norm.split()), {}).setdefault(norm, []).append((fld, weak))
+                index.setdefault(_norm(label), []).append((fld, weak))
     return index
+
+
+@lru_cache(maxsize=1)
+def _labels_by_words() -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for label in _label_index():
+        out.setdefault(len(label.split()), []).append(label)
+    return out
 
 
 def _norm(text: str) -> str:
     text = text.lower().replace("’", "'")
     text = re.sub(r"[^a-z0-9#/&' ]+", " ", text)
-    return " ".join(text.split())
+    return re.sub(r"\s*/\s*", "/", " ".join(text.split()))
 
 
 def _match_at(words: list[str], fuzzy: bool) -> tuple[int, str, float] | None:
     """The longest label at the start of `words`: (n_words, label, strength)."""
     index = _label_index()
+    by_words = _labels_by_words()
     for n in range(min(6, len(words)), 0, -1):
-        labels = index.get(n)
-        if not labels:
-            continue
         prefix = _norm(" ".join(words[:n]))
-        if prefix in labels:
+        if prefix in index:
             return _absorb(words, n), prefix, 1.0
-        if fuzzy and len(prefix) >= 7:
-            best = process.extractOne(prefix, labels.keys(), scorer=fuzz.ratio, score_cutoff=86)
+        if fuzzy and len(prefix) >= 9:
+            labels = by_words.get(len(prefix.split()))
+            if not labels:
+                continue
+            best = process.extractOne(prefix, labels, scorer=fuzz.ratio, score_cutoff=89)
             if best:
-                return _absorb(words, n), best[0], 0.75 + 0.25 * (best[1] - 86) / 14
+                return _absorb(words, n), best[0], 0.75 + 0.25 * (best[1] - 89) / 11
     return None
 
 
@@ -95,13 +103,13 @@ def find_label_hits(layout: Layout, ocr_pages: set[int]) -> list[LabelHit]:
             i = 0
             while i < len(texts):
                 m = _match_at(texts[i:], fuzzy) if i == 0 or texts[i - 1].endswith((":", "|")) or _starts_label_after_value(texts, i) else None
-                if m and i > 0 and index[len(m[1].split())][m[1]][0][1]:
+                if m and i > 0 and index[m[1]][0][1]:
                     m = None  # a generic label ("Type:", "Date:") mid-cell belongs to a longer one
                 if m and m[0] < len(texts) - i and not texts[i + m[0] - 1].endswith(":") and texts[i + m[0]].endswith(":"):
                     m = None  # "Activity Type:": the printed label is longer than the known one
                 if m:
                     n, label, strength = m
-                    for fld, weak in index[len(label.split())][label]:
+                    for fld, weak in index[label]:
                         hits.append(LabelHit(fld, label, strength * (0.8 if weak else 1.0), weak, cell, i, n))
                     i += n
                     continue
@@ -130,6 +138,8 @@ def values_for(layout: Layout, hits: list[LabelHit], ocr_pages: set[int]) -> lis
         by_cell.setdefault(id(h.cell), []).append(h)
     out: list[LabelValue] = []
     for h in hits:
+        if h.field == "_none":
+            continue
         cell = h.cell
         # inline: words after the label up to the next label in the same cell
         end_word = len(cell.words)
@@ -150,11 +160,17 @@ def values_for(layout: Layout, hits: list[LabelHit], ocr_pages: set[int]) -> lis
             right = row.cells[cell.index + 1]
             if right.box[0] - cell.box[2] < 0.3 and not _is_label_cell(right, ocr):
                 out.append(LabelValue(h, right.text.strip(_STRIP), right.start, right.end, "right"))
-                continue
+                if not _header_like(right.text):
+                    continue
         below = _cell_below(layout, h, ocr)
         if below is not None:
             out.append(LabelValue(h, below.text.strip(_STRIP), below.start, below.end, "below"))
     return out
+
+
+def _header_like(text: str) -> bool:
+    """"FEE PAID", "BUSINESS ACTIVITY": a column heading, so the value may be below."""
+    return text.isupper() and not any(c.isdigit() for c in text) and len(text.split()) <= 4
 
 
 def _span_of(layout: Layout, words: list) -> tuple[int, int]:

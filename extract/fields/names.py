@@ -13,7 +13,7 @@ DEGREES = frozenset(
     acnp acnp-bc pmhnp pmhnp-bc cnm cns crna lpn lvn pa pa-c facp faap facs facog facep faafp
     facofp fhm fccp fasn facc mph mba ms msc bs ba pharmd rph dpm dds dmd cpnp ccrn cen mhs
     mshs faanp fnap fellow dr dr. esq mmsc mpas pa-s np-c whnp nnp rnc ane cpn faoa facoep
-    facr fasa faapmr frcpc mbbs""".split()
+    facr fasa faapmr frcpc mbbs facoi faafp fapa fasam faan facnm""".split()
 )
 HONORIFICS = frozenset("dr dr. doctor mr mr. ms ms. mrs mrs. miss prof prof. professor".split())
 SUFFIXES = {"jr": "Jr.", "jr.": "Jr.", "sr": "Sr.", "sr.": "Sr.", "ii": "II", "iii": "III", "iv": "IV", "v": "V"}
@@ -34,7 +34,10 @@ NOT_NAMES = frozenset(
     official chairman secretary treasurer chief officer manager coordinator administrator
     executive vice assistant associate human resources department council commission tc id
     info code ecard front back campus location service services pllc llc inc foundation clinic
-    re not verification answering billing invoice suite street avenue drive road""".split()
+    re not verification answering billing invoice suite street avenue drive road attn
+    accounts payable healthcare system systems group associates partners network physicians
+    specialists mutual corporation underwriting specialist institute clinic clinics center
+    centre hospital hospitals medicine surgery unit price total amount description quantity""".split()
 )
 _STATE_WORDS = frozenset(
     """alabama alaska arizona arkansas california colorado connecticut delaware florida georgia
@@ -90,7 +93,9 @@ def clean_person(raw: str) -> tuple[str, float] | None:
                 kept.append(" ".join(sfx))
         second = rest[0].split() if rest else []
         given = [t for t in second if not _is_degree(t)]
-        if given and 1 <= len(first_tokens) <= 3 and given[0][:1].isalpha() and len(given) < len(second) + 1:
+        if given and 1 <= len(first_tokens) <= 3 and given[0][:1].isalpha() and (
+            parts[0].isupper() or len(first_tokens) == 1
+        ):
             suffix = [t for t in first_tokens if _bare(t) in SUFFIXES]
             family = [t for t in first_tokens if _bare(t) not in SUFFIXES]
             flipped = " ".join(given + family + suffix + [p for p in kept[1:]])
@@ -113,6 +118,9 @@ def clean_person(raw: str) -> tuple[str, float] | None:
             break
         if bare in SUFFIXES and tokens:
             tokens.append(SUFFIXES[bare])
+            continue
+        tok = tok.rstrip("’'\"”")
+        if not tok:
             continue
         if not _TOKEN.fullmatch(tok.rstrip(",;:")):
             break

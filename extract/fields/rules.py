@@ -173,7 +173,21 @@ def _parse_number(text: str) -> tuple[str, float] | None:
 
 # ---------------------------------------------------------------- labels
 
-_REFEREE_SECTION = re.compile(r"reference completed by|completed by|evaluator|referee|respondent|reference information", re.I)
+_REFEREE_SECTION = re.compile(
+    r"completed by|verified by|signed by|prepared by|authorized by|certified by|evaluator|referee|respondent|reference information|contact",
+    re.I,
+)
+
+
+def section_header(layout: Layout, row_i: int) -> str | None:
+    """The heading of the form section a row is in: the nearest row above that is a single
+    short all-caps cell ("EMPLOYEE INFORMATION", "REFERENCE COMPLETED BY")."""
+    for row in layout.rows[max(0, row_i - 8) : row_i][::-1]:
+        if len(row.cells) == 1:
+            t = row.cells[0].text
+            if t.isupper() and len(t.split()) <= 5 and not any(c.isdigit() for c in t):
+                return t
+    return None
 
 
 def from_labels(ctx: Context, values: list[LabelValue], wanted: set[str]) -> list[Cand]:
@@ -182,11 +196,14 @@ def from_labels(ctx: Context, values: list[LabelValue], wanted: set[str]) -> lis
     for lv in values:
         field = lv.hit.field
         # a "Name:" or "Organization:" under "REFERENCE COMPLETED BY" is the referee's
-        if ctx.doc_type == "reference_letter" and field in ("person_name", "issuer", "referee_name"):
-            row_i = lv.hit.cell.row
-            above = " ".join(r.text for r in rows[max(0, row_i - 5) : row_i])
-            if field == "person_name" and _REFEREE_SECTION.search(above + " " + lv.hit.cell.text):
-                field = "referee_name"
+        if field in ("person_name", "credential_title", "referee_name"):
+            header = section_header(ctx.layout, lv.hit.cell.row)
+            if header and _REFEREE_SECTION.search(header):
+                # "COMPLETED BY / Name: / Title:": the person who filled in the form
+                if ctx.doc_type == "reference_letter" and field == "person_name":
+                    field = "referee_name"
+                elif field != "referee_name":
+                    continue
         if field == "referee_name" and ctx.doc_type != "reference_letter":
             continue
         if field not in wanted:
@@ -236,7 +253,7 @@ def _range_fields(doc_type: str, field: str) -> tuple[str | None, str | None]:
 # ---------------------------------------------------------------- sentences
 
 _NAME_AFTER = re.compile(
-    r"(?:this is to certify that|(?:hereby )?certif(?:y|ies) that|conferred upon|has conferred on|presented to"
+    r"(?:this is to certify that|be it known that|know all (?:persons|men) by these presents that|(?:hereby )?certif(?:y|ies) that|conferred upon|has conferred on|presented to"
     r"|awarded to|is awarded to|(?:verif(?:y|ies)|confirm(?:s)?|attest(?:s)?) that|is hereby granted to"
     r"|(?:recommend|recommending|reference for|regarding|known|endorse)\s+(?:dr\.?|mr\.?|ms\.?|mrs\.?)"
     r"|certificate of (?:completion|achievement|participation) (?:to|for)|this certificate is presented to)"
@@ -285,8 +302,14 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
         fld = _date_field_from_context(before, dt)
         if fld and fld in wanted:
             out.append(Cand(fld, fd.for_field(fld).isoformat(), 0.6 * (0.85 if fd.repaired else 1.0), fd.start, fd.end, "date-context"))
+    # certificates and diplomas: the date printed is the date of issue, often in prose
+    if dt in ("diploma", "cme_certificate", "medical_license", "nursing_license", "board_certification", "life_support_card") and "issue_date" in wanted:
+        for fd in dates.find_dates(text):
+            before = text[max(0, fd.start - 30) : fd.start].lower()
+            if re.search(r"\b(?:on|this|dated|given|awarded|conferred|date)\b[^\n]{0,12}$", before) or re.search(r"the\s*$", before):
+                out.append(Cand("issue_date", fd.for_field("issue_date").isoformat(), 0.55, fd.start, fd.end, "date-prose"))
     # a letter's date: a line that is only a date, near the top of the first page
-    if dt in ("reference_letter", "employment_verification", "training_certificate", "malpractice_insurance") and "issue_date" in wanted:
+    if dt in ("reference_letter", "employment_verification", "training_certificate", "malpractice_insurance", "board_certification") and "issue_date" in wanted:
         top = ctx.layout.rows[: max(1, int(ctx.layout.first_page_rows * 0.45))]
         for row in top:
             t = row.text.strip()
@@ -294,7 +317,7 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
             if len(found) == 1 and len(t) - (found[0].end - found[0].start) <= 3 and not found[0].month_only:
                 s = row.cells[0].start
                 fld = "issue_date"
-                score = 0.8 if dt != "training_certificate" else 0.35
+                score = 0.8 if dt in ("reference_letter", "employment_verification") else 0.3
                 out.append(Cand(fld, found[0].value.isoformat(), score, s + found[0].start, s + found[0].end, "letter-date"))
                 break
     if "credential_title" in wanted:
@@ -323,6 +346,15 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
                 v = re.sub(r"^(?:the)\s+", "", v, flags=re.I)
                 if 2 <= len(v.split()) <= 10 and (_org_like(v) or "insured by" in m.group(0)):
                     out.append(Cand("issuer", v, score, m.start("v"), m.end("v"), "sentence"))
+    if "credential_number" in wanted:
+        for m in re.finditer(
+            r"(?:policy|license|licence|certificate|registration|certification|member)\s+(?:number|no\.?|#)\s*:?\s*(?P<v>[A-Z0-9][A-Z0-9\-./]*\d[A-Z0-9\-./]*)",
+            text,
+            re.I,
+        ):
+            parsed = _parse_number(m.group("v"))
+            if parsed:
+                out.append(Cand("credential_number", parsed[0], 0.8, m.start("v"), m.end("v"), "sentence"))
     if "referee_name" in wanted:
         out.extend(_signature(ctx))
     if "jurisdiction" in wanted and dt == "dea_registration":
@@ -401,9 +433,12 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
             v = re.sub(r"\s+(?:and|of|&|At|From)$", "", m.group("v").replace("\n", " "))
             v = re.split(r"\s+(?:At|From|Program|Training)\b", v)[0]
             out.append(Cand("credential_title", title_case(v), 0.8, m.start("v"), m.start("v") + len(v), "sentence"))
-    if dt == "board_certification":
+    if dt in ("board_certification", "training_certificate"):
+        for m in re.finditer(r"certified by (?:the )?[A-Z][^.]{5,120}?\s+in\s+(?P<v>[A-Z][A-Za-z&/\-()]+(?:[ ](?:and|of|&|[A-Z(][A-Za-z&/\-()]+))*)", text):
+            out.append(Cand("credential_title", title_case(m.group("v")), 0.75, m.start("v"), m.end("v"), "sentence"))
         for m in re.finditer(r"(?:certified in|specialty of|in the specialty|certification in|diplomate in)\s+(?:the\s+)?(?P<v>[A-Z][A-Za-z&/\-()]+(?:[ ](?:and|of|&|[A-Z(][A-Za-z&/\-()]+))*)", text):
             out.append(Cand("credential_title", title_case(m.group("v")), 0.8, m.start("v"), m.end("v"), "sentence"))
+    if dt in ("board_certification", "training_certificate"):
         specs = g.specialties
         for row in ctx.layout.rows:
             for cell in row.cells:
@@ -421,15 +456,48 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
                 score = 0.85 if alone else 0.55
                 out.append(Cand("credential_title", title_case(re.sub(r"\s*\([A-Z]+\)", "", v)) if not v.isupper() or len(v) > 6 else v, score, m.start(), m.end(), "course"))
     if dt == "employment_verification":
-        for m in re.finditer(r"(?:employed|served|worked|works|working)\s+(?:here\s+|with us\s+|at [^\n]{0,60}?)?as\s+(?:an?\s+)?(?P<v>[A-Z][A-Za-z/&\-]+(?:[ ](?:of|and|&|[A-Z][A-Za-z/&\-]+|I{1,3}|IV))*)", text):
+        for m in re.finditer(r"(?:employed|served|worked|works|working)\s+(?:here\s+|with us\s+|(?:at|by|with) [^\n]{0,60}?)?as\s+(?:an?\s+)?(?P<v>[A-Z][A-Za-z/&\-]+(?:[ \n](?:of|and|&|[A-Z][A-Za-z/&\-]+|I{1,3}|IV))*)", text):
             out.append(Cand("credential_title", title_case(m.group("v")), 0.8, m.start("v"), m.end("v"), "sentence"))
         for m in re.finditer(r"(?:position|title) of\s+(?:an?\s+)?(?P<v>[A-Z][A-Za-z/&\-]+(?:[ ](?:of|and|&|[A-Z][A-Za-z/&\-]+|I{1,3}|IV))*)", text):
             out.append(Cand("credential_title", title_case(m.group("v")), 0.8, m.start("v"), m.end("v"), "sentence"))
     if dt == "cme_certificate":
-        for m in re.finditer(r"(?:participated in|completed|attended|for the activity|entitled|titled)\s*(?:the\s+)?(?:activity\s+)?[:\n\t ]\s*[\"“]?(?P<v>[A-Z0-9][^\n\t\"”]{5,110}?)[\"”]?\s*(?:\n|\t|$|,? (?:on|held|and is|designated|for a|from))", text):
+        for m in re.finditer(r"(?:participated in|completed|attended|for the activity|entitled|titled|completion of)\s*(?:the\s+)?(?:activity\s+)?[:\n\t ]\s*[\"“]?(?P<v>[A-Z0-9][^\n\t\"”]{5,110}?)[\"”]?\s*(?:\n|\t|$|,? (?:on|held|and is|designated|for a|from))", text):
             v = m.group("v").strip(" .")
             if not re.search(r"\b(?:requirements|credits?|hours)\b", v, re.I):
                 out.append(Cand("credential_title", title_case(v), 0.75, m.start("v"), m.start("v") + len(v), "sentence"))
+    return out
+
+
+def from_leftovers(ctx: Context, wanted: set[str], taken: list[Cand]) -> list[Cand]:
+    """Cards and wall certificates print bare values: a date on its own line, a number on
+    its own line. Weak evidence, used when nothing labelled says otherwise."""
+    out: list[Cand] = []
+    if ctx.doc_type not in ("medical_license", "nursing_license", "board_certification", "life_support_card"):
+        return out
+    used = [(c.start, c.end) for c in taken]
+    bare_dates = []
+    for fd in dates.find_dates(ctx.text):
+        if any(s <= fd.start < e for s, e in used):
+            continue
+        cell = ctx.layout.cell_at(fd.start)
+        if cell is not None and len(cell.text) - (fd.end - fd.start) <= 3:
+            bare_dates.append(fd)
+    if len(bare_dates) >= 2:
+        first = min(bare_dates, key=lambda f: f.value)
+        last = max(bare_dates, key=lambda f: f.value)
+        if last.value > first.value:
+            if "issue_date" in wanted:
+                out.append(Cand("issue_date", first.for_field("issue_date").isoformat(), 0.45, first.start, first.end, "bare-date"))
+            if "expiration_date" in wanted:
+                out.append(Cand("expiration_date", last.for_field("expiration_date").isoformat(), 0.45, last.start, last.end, "bare-date"))
+    if "credential_number" in wanted:
+        for row in ctx.layout.rows[: ctx.layout.first_page_rows]:
+            for cell in row.cells:
+                t = cell.text.strip(" .:;|")
+                if re.fullmatch(r"[A-Z]{0,3}[\-. ]?\d[\d.\-]{3,12}", t) and not dates.find_dates(t) and sum(c.isdigit() for c in t) >= 4:
+                    parsed = _parse_number(t)
+                    if parsed:
+                        out.append(Cand("credential_number", parsed[0], 0.4, cell.start, cell.end, "bare-number"))
     return out
 
 

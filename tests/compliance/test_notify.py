@@ -48,7 +48,7 @@ class Sink:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = email.message_from_bytes(envelope.content, policy=default_policy)
-        self.messages.append(msg)  # type: ignore[arg-type]
+        self.messages.append(msg)
         return "250 Message accepted"
 
 
@@ -131,7 +131,11 @@ def test_reminders_at_each_offset_once(db: Database, smtp: SmtpServer, tmp_path:
     assert run(start + timedelta(days=30)).sent == 1  # 60 days
     # the 30-day pass was missed; with 5 days left only the 7-day reminder goes out
     assert run(start + timedelta(days=85)).sent == 1
-    assert [m["Subject"].split("(")[1] for m in smtp.messages] == ["90 days)", "60 days)", "5 days)"]
+    assert [m["Subject"].split("(")[1] for m in smtp.messages] == [
+        "90 days)",
+        "60 days)",
+        "5 days)",
+    ]
     with db.session() as s:
         keys = sorted(s.scalars(select(OutboxMessage.dedupe_key)))
     assert [k.rsplit(":", 1)[1] for k in keys] == ["60", "7", "90"]
@@ -190,7 +194,9 @@ def test_retry_with_backoff_while_the_server_is_down(
     assert (status, attempts, next_at) == ("pending", 1, t0 + timedelta(seconds=60))
     assert error and "Connection refused" in error
     # before the backoff is over nothing is tried
-    assert notify.send_outbox(db, config, opts, clock=lambda: t0 + timedelta(seconds=59)).retried == 0
+    assert (
+        notify.send_outbox(db, config, opts, clock=lambda: t0 + timedelta(seconds=59)).retried == 0
+    )
     assert state()[1] == 1
     t1 = t0 + timedelta(seconds=60)
     notify.send_outbox(db, config, opts, clock=lambda: t1)
@@ -230,7 +236,7 @@ def test_failed_after_max_attempts_and_permanent_refusals(
         assert notify.retry_failed(s, actor="test") == 1
     smtp.stop()
     opts = notify.NotifyOptions(max_attempts=2, backoff_seconds=1)
-    t = at(TODAY)
+    t = datetime.now(UTC) + timedelta(seconds=1)  # retry_failed queued it for now
     notify.send_outbox(db, config, opts, clock=lambda: t)
     r = notify.send_outbox(db, config, opts, clock=lambda: t + timedelta(seconds=5))
     assert r.failed == 1
@@ -292,10 +298,11 @@ def test_notify_command(smtp: SmtpServer, tmp_path: Path, monkeypatch: pytest.Mo
     runner = CliRunner()
     result = runner.invoke(app, ["notify", "--data-dir", str(data), "--date", "2026-03-02"])
     assert result.exit_code == 0, result.output
-    assert "queued: 1 reminders" in result.output and "sent: 1" in result.output
+    # the licence reminder and "no BLS card on record" (training due)
+    assert "queued: 2 reminders" in result.output and "sent: 2" in result.output
     assert smtp.messages[0]["From"] == "office@hospital.example"
     status = runner.invoke(app, ["notify", "--data-dir", str(data), "--status"])
-    assert status.exit_code == 0 and "sent 1" in status.output
+    assert status.exit_code == 0 and "sent 2" in status.output
     assert "cli@example.org" not in status.output  # no personal values printed
     bad = runner.invoke(app, ["notify", "--data-dir", str(data), "--date", "2026-13-01"])
     assert bad.exit_code != 0

@@ -146,8 +146,8 @@ def put_document(
             entity_id=cred.id,
             detail={"person_name": name},
         )
-        provider = s.get(Provider, provider_id)
-        assert provider is not None and provider.email is not None
+        owner = s.get(Provider, provider_id)
+        assert owner is not None and owner.email is not None
         return Stored(
             provider_id,
             doc.id,
@@ -155,7 +155,7 @@ def put_document(
             sha,
             original,
             [name, number, hint],
-            [provider.name, provider.email],
+            [owner.name, owner.email],
         )
 
 
@@ -425,3 +425,46 @@ def test_removal_needs_a_reason_and_waits_for_a_worker(db: Database, tmp_path: P
     with pytest.raises(RemovalRefused, match="being read"), db.session() as s:
         remove_document(s, layout, stored.document_id, actor="m", reason="request")
     assert layout.original(stored.sha).exists()
+
+
+def test_a_document_read_by_ingest_is_removed_without_trace(db: Database, tmp_path: Path) -> None:
+    """The real intake and worker store and read a corpus licence; removal leaves nothing."""
+    from ingest.intake import Intake
+    from ingest.tasks import ProcessOptions, process_document
+    from tests.support import corpus_file
+
+    source = corpus_file("pdf_text", "medical_license")  # Christopher E. Nasser III, IL
+    layout = StoreLayout(tmp_path / "data")
+    inbox = tmp_path / "inbox" / "Nasser, Christopher"
+    inbox.mkdir(parents=True)
+    dropped = inbox / "nasser-licence.pdf"
+    dropped.write_bytes(source.read_bytes())
+    taken = Intake(db, layout).take_file(dropped, hint="Nasser, Christopher", remove=True)
+    outcome = process_document(db, layout, taken.document_id, ProcessOptions(page_image_dpi=50))
+    assert outcome.status == DocumentStatus.AWAITING_REVIEW
+
+    original = source.read_bytes()
+    secrets = ["Nasser", "036.176858", "1840368645"]
+    needles = [s.encode() for s in secrets] + [
+        original[i : i + 32] for i in range(512, len(original) - 32, 1024)
+    ]
+    with db.session() as s:
+        doc = s.get(Document, taken.document_id)
+        assert doc is not None and doc.sha256 is not None
+        sha = doc.sha256
+        values = set(
+            s.scalars(select(DocumentField.value).where(DocumentField.document_id == doc.id))
+        )
+        assert {"036.176858", "1840368645"} <= values
+    assert any(layout.page_dir(sha).iterdir())
+    if db.is_sqlite:
+        assert found_in_files(database_files(db), needles[:3]) == set(needles[:3])
+    else:
+        assert found_in_postgres(db, secrets) == set(secrets)
+
+    with db.session() as s:
+        removal = remove_document(s, layout, taken.document_id, actor="m", reason="asked")
+    assert erase_freed_space(db, removal.tables).complete
+    assert found_in_files(all_files(tmp_path), needles) == set()  # store, pages, inbox, db
+    if not db.is_sqlite:
+        assert found_in_postgres(db, secrets) == set()

@@ -230,3 +230,13 @@ def test_account_rules(db: Database) -> None:
         events = list(session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "user")))
     assert [e.action for e in events] == ["user.created"]
     assert "sam" not in (events[0].note or "")
+
+
+def test_default_password_hashing_is_rfc9106_argon2id() -> None:
+    from argon2 import Type, profiles
+
+    params = auth.DEFAULT_HASHER
+    assert params.type is Type.ID
+    expected = profiles.RFC_9106_LOW_MEMORY
+    assert (params.memory_cost, params.time_cost) == (expected.memory_cost, expected.time_cost)
+    assert params.hash(PASSWORD).startswith("$argon2id$v=19$m=65536,t=3,p=4$")
