@@ -76,12 +76,16 @@ def build_cache(files: list[Path], workers: int, refresh: bool) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--corpus", type=Path, default=SHARED / "corpus" / "dev")
     ap.add_argument("--fresh", action="store_true", help="read (OCR) every file again")
     ap.add_argument("--cache-only", action="store_true", help="only build the page cache")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / ".cache" / "extraction" / "predictions.jsonl")
+    ap.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / ".cache" / "extraction" / "predictions.jsonl"
+    )
     ap.add_argument("--errors", type=int, default=0, help="list up to N wrong fields (scorer)")
     a = ap.parse_args()
 
@@ -109,7 +113,14 @@ def main() -> None:
             ex = Extraction(f.name, doc_type, conf, fields, pages)
             out.write(json.dumps(ex.to_json()) + "\n")
     scorer = SHARED / "tools" / "score_extraction.py"
-    cmd = [sys.executable, str(scorer), str(a.corpus / "labels.jsonl"), str(a.out), "--by", "render"]
+    cmd = [
+        sys.executable,
+        str(scorer),
+        str(a.corpus / "labels.jsonl"),
+        str(a.out),
+        "--by",
+        "render",
+    ]
     if a.errors:
         cmd += ["--errors", str(a.errors)]
     subprocess.run(cmd, check=False)

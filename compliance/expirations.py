@@ -72,10 +72,35 @@ class Dashboard:
     providers: int
     sections: dict[str, list[Row]] = field(default_factory=dict)
     levels: dict[str, int] = field(default_factory=dict)
+    # (provider id, department, category, states, level): what filtering needs
+    people: list[tuple[int, str | None, str | None, tuple[str, ...], str]] = field(
+        default_factory=list
+    )
 
     def rows(self) -> Iterable[Row]:
         for key, _ in SECTIONS:
             yield from self.sections.get(key, [])
+
+    def filtered(self, flt: ProviderFilter) -> Dashboard:
+        """The same board for the clinicians a filter selects (no database needed)."""
+        state = flt.state.upper() if flt.state else None
+        keep = [
+            p for p in self.people
+            if (not flt.department or p[1] == flt.department)
+            and (not flt.category or p[2] == flt.category)
+            and (not state or state in p[3])
+            and (flt.provider_ids is None or p[0] in flt.provider_ids)
+        ]  # fmt: skip
+        ids = {p[0] for p in keep}
+        levels = {lv.label: 0 for lv in Level}
+        for p in keep:
+            levels[p[4]] += 1
+        return Dashboard(
+            on=self.on, version=self.version, providers=len(keep),
+            sections={k: [r for r in rows if r.provider_id in ids]
+                      for k, rows in self.sections.items()},
+            levels=levels, people=keep,
+        )  # fmt: skip
 
 
 def build_dashboard(
@@ -101,6 +126,7 @@ def dashboard_from_facts(
         st = statuses.get(p.id) if statuses else None
         st = st or evaluate(p, version, on)
         levels[st.level.label] += 1
+        board.people.append((p.id, p.department, p.staff_category, p.states, st.level.label))
         rules = version.rules_for(p.staff_category, p.states, p.department)
         labels = {i.credential_id: i.label for i in st.items if i.credential_id is not None}
         states = " ".join(p.states)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from types import TracebackType
@@ -80,15 +83,16 @@ class MailTemplates:
 
 def build_message(
     config: SmtpConfig, *, recipient: str, subject: str, body: str, message_id: str, sent_at: Any
-) -> EmailMessage:
-    msg = EmailMessage()
+) -> Message:
+    """A plain-text UTF-8 message. Built with the classic email API, which is several times
+    faster than EmailMessage's header parsing: this runs once per message sent."""
+    msg = MIMEText(body, "plain", "utf-8")
     msg["From"] = config.sender
     msg["To"] = recipient
-    msg["Subject"] = subject
+    msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     msg["Message-ID"] = message_id
     msg["Date"] = format_datetime(sent_at)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to us
-    msg.set_content(body)
     return msg
 
 
@@ -120,9 +124,15 @@ class SmtpSender:
                 smtp.starttls(context=ssl.create_default_context())
         if c.user:
             smtp.login(c.user, c.password or "")
+        sock = getattr(smtp, "sock", None)
+        if sock is not None:
+            # SMTP is a chatty request/answer protocol: without this, Nagle's algorithm and
+            # delayed ACKs add tens of milliseconds to every message
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return smtp
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: Message) -> None:
         """Send one message; PermanentSendError for a 5xx refusal, other SMTP/OS errors
         for what may pass (server down, 4xx)."""
         if self._smtp is None:

@@ -23,9 +23,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from email.utils import make_msgid
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -48,6 +49,7 @@ from models.base import utcnow
 from models.compliance import Deviation, DeviationStatus, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
+_OUTBOX = cast(Table, OutboxMessage.__table__)
 DEFAULT_OFFSETS = (90, 60, 30, 7)
 
 
@@ -113,6 +115,8 @@ def queue(
     drafts: Sequence[Draft],
     templates: MailTemplates,
     now: datetime | None = None,
+    *,
+    domain: str = "localhost",
 ) -> int:
     """Render and add the drafts whose dedupe key is new (due at `now`); returns how many
     were added."""
@@ -140,7 +144,7 @@ def queue(
                 "dedupe_key": d.dedupe_key, "kind": d.kind, "provider_id": d.provider_id,
                 "recipient": d.recipient, "subject": subject[:300], "body": body,
                 "status": OutboxStatus.PENDING.value, "attempts": 0, "next_attempt_at": now,
-                "created_at": now,
+                "created_at": now, "message_id": make_msgid(domain=domain),
             }
         )  # fmt: skip
     return _insert_ignore(session, rows)
@@ -323,55 +327,77 @@ class SendResult:
 Clock = Callable[[], datetime]
 
 
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    recipient: str
+    subject: str
+    body: str
+    message_id: str
+    attempts: int
+    token: str  # the claim's lease owner
+
+
 def claim(
     db: Database, worker: str, now: datetime, opts: NotifyOptions, config: SmtpConfig
-) -> list[int]:
-    """Take up to `batch` due rows: pending and due, or `sending` with an expired lease
-    (a sender that crashed). Each row gets its Message-ID here, before any sending."""
+) -> list[Claimed]:
+    """Take up to `batch` due rows in one UPDATE: pending and due, or `sending` with an
+    expired lease (a sender that crashed). A row has its Message-ID before it is sent (from
+    the queue, or given here), so a resend after a crash carries the same one."""
+    t = _OUTBOX
+    c = t.c
     due = or_(
-        (OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.next_attempt_at <= now),
-        (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.lease_expires_at < now),
+        (c.status == OutboxStatus.PENDING.value) & (c.next_attempt_at <= now),
+        (c.status == OutboxStatus.SENDING.value) & (c.lease_expires_at < now),
     )
-    claimed: list[int] = []
-    with db.session() as s:
-        q = select(OutboxMessage.id, OutboxMessage.message_id).where(due).order_by(OutboxMessage.id)
-        q = q.limit(opts.batch)
-        if not db.is_sqlite:
-            q = q.with_for_update(skip_locked=True)
-        for row_id, msg_id in s.execute(q).all():
-            result = s.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id, due)
-                .values(
-                    status=OutboxStatus.SENDING, lease_owner=worker,
+    token = f"{worker}:{uuid.uuid4().hex[:12]}"
+    pick = select(c.id).where(due).order_by(c.id).limit(opts.batch)
+    if not db.is_sqlite:
+        pick = pick.with_for_update(skip_locked=True)
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(t)
+            .where(c.id.in_(pick.scalar_subquery()), due)
+            .values(status=OutboxStatus.SENDING.value, lease_owner=token,
                     lease_expires_at=now + timedelta(seconds=opts.lease_seconds),
-                    attempts=OutboxMessage.attempts + 1,
-                    message_id=msg_id or config.new_message_id(),
-                )
-            )  # fmt: skip
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                claimed.append(row_id)
-    return claimed
+                    attempts=c.attempts + 1)
+        )  # fmt: skip
+        rows = conn.execute(
+            select(c.id, c.recipient, c.subject, c.body, c.message_id, c.attempts)
+            .where(c.lease_owner == token)
+            .order_by(c.id)
+        ).all()
+        out: list[Claimed] = []
+        for r in rows:
+            msg_id = r.message_id
+            if not msg_id:
+                msg_id = config.new_message_id()
+                conn.execute(update(t).where(c.id == r.id).values(message_id=msg_id))
+            out.append(Claimed(r.id, r.recipient, r.subject, r.body, msg_id, r.attempts, token))
+    return out
 
 
-def _finish(db: Database, row_id: int, worker: str, **values: Any) -> None:
-    with db.session() as s:
-        s.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.lease_owner == worker,
-                   OutboxMessage.status == OutboxStatus.SENDING)
+def _finish(db: Database, row: Claimed, **values: Any) -> None:
+    """Record the outcome, only while the row is still under this claim's lease."""
+    c = _OUTBOX.c
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(_OUTBOX)
+            .where(c.id == row.id, c.lease_owner == row.token,
+                   c.status == OutboxStatus.SENDING.value)
             .values(lease_owner=None, lease_expires_at=None, **values)
         )  # fmt: skip
 
 
-def _retry(db: Database, row_id: int, worker: str, attempts: int, error: str, now: datetime,
-           opts: NotifyOptions, result: SendResult) -> None:  # fmt: skip
-    if attempts >= opts.max_attempts:
-        _finish(db, row_id, worker, status=OutboxStatus.FAILED, last_error=error)
+def _retry(
+    db: Database, row: Claimed, error: str, now: datetime, opts: NotifyOptions, result: SendResult
+) -> None:
+    if row.attempts >= opts.max_attempts:
+        _finish(db, row, status=OutboxStatus.FAILED.value, last_error=error)
         result.failed += 1
     else:
-        _finish(db, row_id, worker, status=OutboxStatus.PENDING, last_error=error,
-                next_attempt_at=now + opts.backoff(attempts))  # fmt: skip
+        _finish(db, row, status=OutboxStatus.PENDING.value, last_error=error,
+                next_attempt_at=now + opts.backoff(row.attempts))  # fmt: skip
         result.retried += 1
 
 
@@ -390,42 +416,38 @@ def send_outbox(
     with SmtpSender(config) as sender:
         while True:
             now = clock()
-            ids = claim(db, worker, now, opts, config)
-            if not ids:
+            batch = claim(db, worker, now, opts, config)
+            if not batch:
                 break
             started = time.monotonic()
             unreachable: str | None = None
-            for n, row_id in enumerate(ids):
-                with db.session() as s:
-                    row = s.get(OutboxMessage, row_id)
-                    assert row is not None
-                    msg = build_message(config, recipient=row.recipient, subject=row.subject,
-                                        body=row.body, message_id=row.message_id or "",
-                                        sent_at=clock())  # fmt: skip
-                    attempts = row.attempts
+            for n, row in enumerate(batch):
                 if unreachable is not None:
-                    _retry(db, row_id, worker, attempts, unreachable, now, opts, result)
+                    _retry(db, row, unreachable, now, opts, result)
                     continue
                 if time.monotonic() - started > opts.lease_seconds - 2 * config.timeout:
                     # the lease runs out before we could finish: let these go back unclaimed
-                    for rest in ids[n:]:
-                        _finish(db, rest, worker, status=OutboxStatus.PENDING,
-                                attempts=OutboxMessage.attempts - 1)  # fmt: skip
+                    for rest in batch[n:]:
+                        _finish(db, rest, status=OutboxStatus.PENDING.value,
+                                attempts=rest.attempts - 1)  # fmt: skip
                     break
+                msg = build_message(config, recipient=row.recipient, subject=row.subject,
+                                    body=row.body, message_id=row.message_id,
+                                    sent_at=clock())  # fmt: skip
                 try:
                     sender.send(msg)
                 except PermanentSendError as e:
-                    _finish(db, row_id, worker, status=OutboxStatus.FAILED, last_error=str(e))
+                    _finish(db, row, status=OutboxStatus.FAILED.value, last_error=str(e))
                     result.failed += 1
                     result.errors.append(str(e))
                 except (smtplib.SMTPException, OSError) as e:
                     error = _smtp_error(e)
                     result.errors.append(error)
-                    _retry(db, row_id, worker, attempts, error, now, opts, result)
+                    _retry(db, row, error, now, opts, result)
                     if _connection_error(e):
                         unreachable = error
                 else:
-                    _finish(db, row_id, worker, status=OutboxStatus.SENT, sent_at=clock(),
+                    _finish(db, row, status=OutboxStatus.SENT.value, sent_at=clock(),
                             last_error=None)  # fmt: skip
                     result.sent += 1
             if unreachable is not None:
@@ -496,6 +518,7 @@ def run_pass(
     requirements = requirements or load_requirements(getattr(settings, "requirements_file", None))
     templates = templates or MailTemplates()
     opts = NotifyOptions.from_settings(settings)
+    smtp = SmtpConfig.from_settings(settings)
     summary = PassSummary(today=today, version=requirements.version_on(today).version)
     t0 = time.perf_counter()
     with db.session() as s:
@@ -512,7 +535,7 @@ def run_pass(
         summary.timings["deviations"] = time.perf_counter() - t0
         sessions = upcoming(s, datetime.combine(today, datetime.min.time(), tzinfo=UTC))
         drafts = reminder_drafts(facts, statuses, requirements, today, opts.reminder_days, sessions)
-        summary.reminders_queued = queue(s, drafts, templates, clock())
+        summary.reminders_queued = queue(s, drafts, templates, clock(), domain=smtp.domain)
         expiring_30 = sum(
             1
             for p in facts
@@ -522,10 +545,10 @@ def run_pass(
             if exp is not None and 0 <= (exp - today).days <= 30
         )
         mdrafts = manager_drafts(s, detected.opened, today, statuses, expiring_30, opts)
-        summary.manager_messages_queued = queue(s, mdrafts, templates, clock())
+        summary.manager_messages_queued = queue(s, mdrafts, templates, clock(), domain=smtp.domain)
         summary.timings["queue"] = time.perf_counter() - t0
     if send:
-        sent = send_outbox(db, SmtpConfig.from_settings(settings), opts, clock=clock)
+        sent = send_outbox(db, smtp, opts, clock=clock)
         summary.sent, summary.retried, summary.failed = sent.sent, sent.retried, sent.failed
         summary.timings["send"] = time.perf_counter() - t0
     with db.session() as s:

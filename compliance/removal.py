@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import Table, and_, delete, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from models import (
@@ -298,8 +299,7 @@ def remove_provider(
     references them, then the provider row. Refused while a hold applies to the provider
     or to any of their documents."""
     reason = _check_reason(reason)
-    provider = session.get(Provider, provider_id)
-    if provider is None:
+    if session.get(Provider, provider_id, with_for_update=True) is None:
         raise NotFound(f"provider {provider_id} not found")
     doc_ids = set(session.scalars(select(Document.id).where(Document.provider_id == provider_id)))
     doc_ids |= {
@@ -398,23 +398,28 @@ def erase_freed_space(db: Database, tables: Sequence[str] = (), *, attempts: int
     follow their retention; they are outside what the application can erase)."""
     started = time.perf_counter()
     complete = True
-    with db.engine.connect() as conn:
-        auto = conn.execution_options(isolation_level="AUTOCOMMIT")
-        if db.is_sqlite:
-            auto.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            auto.exec_driver_sql("VACUUM")
-            for attempt in range(attempts):
-                busy = auto.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
-                if not busy:
-                    break
-                time.sleep(0.2 * (attempt + 1))
-            else:
-                complete = False
-                log.warning("WAL still in use by a reader; erased at the next checkpoint")
-        elif db.engine.dialect.name == "postgresql":
-            known = set(Base.metadata.tables)
-            for name in sorted(set(tables) & known):
-                auto.exec_driver_sql(f'VACUUM "{name}"')
+    try:
+        with db.engine.connect() as conn:
+            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+            if db.is_sqlite:
+                auto.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                auto.exec_driver_sql("VACUUM")
+                for attempt in range(attempts):
+                    busy = auto.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
+                    if not busy:
+                        break
+                    time.sleep(0.2 * (attempt + 1))
+                else:
+                    complete = False
+                    log.warning("WAL still in use by a reader; erased at the next checkpoint")
+            elif db.engine.dialect.name == "postgresql":
+                known = set(Base.metadata.tables)
+                for name in sorted(set(tables) & known):
+                    auto.exec_driver_sql(f'VACUUM "{name}"')
+    except OperationalError as e:
+        # the removal itself is committed; a busy database only delays the compaction
+        complete = False
+        log.warning("could not compact the database after a removal: %s", type(e).__name__)
     return Erasure(complete=complete, seconds=time.perf_counter() - started)
 
 

@@ -8,6 +8,7 @@ date; older versions stay loaded so the status on a past date can be recomputed.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -15,7 +16,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_FILE = Path(__file__).parent / "data" / "requirements.yaml"
 
@@ -72,8 +81,7 @@ class Requirement(BaseModel):
     def matches_title(self, title: str | None) -> bool:
         if not self.match:
             return True
-        text = (title or "").casefold()
-        return any(_word_in(m.casefold(), text) for m in self.match)
+        return _title_pattern(self.match).search((title or "").casefold()) is not None
 
     def applies_to_department(self, department: str | None) -> bool:
         if not self.departments:
@@ -82,8 +90,11 @@ class Requirement(BaseModel):
         return any(d.casefold().strip() == dep for d in self.departments)
 
 
-def _word_in(word: str, text: str) -> bool:
-    return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", text) is not None
+@functools.lru_cache(maxsize=256)
+def _title_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of the words, as whole words, in a case-folded title."""
+    alternatives = "|".join(re.escape(w.casefold()) for w in words)
+    return re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z0-9])")
 
 
 class RequirementSet(BaseModel):
@@ -133,6 +144,8 @@ class RequirementVersion(BaseModel):
     recredential_months: int = Field(default=36, ge=1, le=120)
     at_risk_days: int = Field(default=60, ge=0, le=3650)
     sets: tuple[RequirementSet, ...] = ()
+    # resolved rules per (category, states, department): thousands of clinicians share a few
+    _resolved: dict[tuple[Any, ...], ProviderRules | None] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_sets(self) -> RequirementVersion:
@@ -167,6 +180,14 @@ class RequirementVersion(BaseModel):
     ) -> ProviderRules | None:
         """The items for one clinician: the category's base set, plus its state sets for
         each state of practice (a state item replaces the base item of the same id)."""
+        key = (category, states, (department or "").casefold().strip())
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(category, states, department)
+        return self._resolved[key]
+
+    def _resolve(
+        self, category: str | None, states: tuple[str, ...], department: str | None
+    ) -> ProviderRules | None:
         if not category:
             return None
         base = self.base_set(category)

@@ -12,10 +12,11 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from enum import IntEnum
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from compliance.requirements import ProviderRules, Requirement, Requirements, RequirementVersion
@@ -104,19 +105,22 @@ def add_months(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, last))
 
 
-_COURSES = (
-    ("ACLS", ("acls", "advanced cardiovascular life support", "advanced cardiac life support")),
-    ("PALS", ("pals", "pediatric advanced life support")),
-    ("NRP", ("nrp", "neonatal resuscitation")),
-    ("BLS", ("bls", "basic life support")),
+_COURSES = tuple(
+    (name, re.compile(r"(?<![a-z])(?:" + "|".join(map(re.escape, words)) + r")(?![a-z])"))
+    for name, words in (
+        ("ACLS", ("acls", "advanced cardiovascular life support", "advanced cardiac life support")),
+        ("PALS", ("pals", "pediatric advanced life support")),
+        ("NRP", ("nrp", "neonatal resuscitation")),
+        ("BLS", ("bls", "basic life support")),
+    )
 )
 
 
 def course_of(title: str | None) -> str | None:
     """BLS / ACLS / PALS / NRP from a life-support card's title (the advanced ones first)."""
     text = (title or "").casefold()
-    for name, words in _COURSES:
-        if any(re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", text) for w in words):
+    for name, pattern in _COURSES:
+        if pattern.search(text):
             return name
     return None
 
@@ -434,12 +438,6 @@ class ProviderFilter:
     provider_ids: tuple[int, ...] | None = None
 
 
-def _as_date(value: datetime | date | None) -> date | None:
-    if value is None:
-        return None
-    return value.date() if isinstance(value, datetime) else value
-
-
 def _hours(text: str | None) -> float | None:
     if not text:
         return None
@@ -471,20 +469,27 @@ def load_facts(session: Session, flt: ProviderFilter | None = None) -> list[Prov
     if not wanted:
         return []
     ids_sub = pq.with_only_columns(Provider.id).scalar_subquery()
+    c = Credential.__table__.c
+    conn = session.connection()
+    # the verification day computed by the database: no datetime object per row
+    if conn.dialect.name == "sqlite":
+        verified_day: Any = type_coerce(func.date(c.verified_at), Date)
+    else:
+        verified_day = cast(func.timezone("UTC", c.verified_at), Date)
     cq = select(
-        Credential.id, Credential.provider_id, Credential.doc_type, Credential.jurisdiction,
-        Credential.credential_title, Credential.issue_date, Credential.expiration_date,
-        Credential.verified_at, Credential.problems, Credential.credit_hours,
-    ).where(Credential.provider_id.in_(ids_sub))  # fmt: skip
+        c.id, c.provider_id, c.doc_type, c.jurisdiction, c.credential_title, c.issue_date,
+        c.expiration_date, verified_day, c.problems, c.credit_hours,
+    ).where(c.provider_id.in_(ids_sub))  # fmt: skip
     creds: dict[int, list[CredentialFacts]] = defaultdict(list)
-    for r in session.execute(cq):
-        if r.provider_id not in wanted:
+    for cid, pid, doc_type, jur, title, issued, expires, verified, problems, hours in conn.execute(
+        cq
+    ):
+        if pid not in wanted:
             continue
-        creds[r.provider_id].append(
+        creds[pid].append(
             CredentialFacts(
-                r.id, r.provider_id, r.doc_type, (r.jurisdiction or "").upper() or None,
-                r.credential_title, r.issue_date, r.expiration_date, _as_date(r.verified_at),
-                r.problems or None, _hours(r.credit_hours),
+                cid, pid, doc_type, jur.upper() if jur else None, title, issued, expires,
+                verified, problems or None, _hours(hours) if hours else None,
             )
         )  # fmt: skip
     dq = (

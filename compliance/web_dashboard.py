@@ -13,6 +13,8 @@ refuses their writes app-wide).
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -24,12 +26,12 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, field_validator
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from compliance import deviations as dev
 from compliance import notify, training
-from compliance.expirations import SECTIONS, build_dashboard, dashboard_csv, expiring
+from compliance.expirations import SECTIONS, Dashboard, build_dashboard, dashboard_csv, expiring
 from compliance.requirements import (
     DEFAULT_FILE,
     USPS,
@@ -45,7 +47,7 @@ from compliance.status import (
     provider_status,
     what_if,
 )
-from models import Provider, Role, User, record_event
+from models import Credential, Provider, Role, User, record_event
 from models.compliance import CommitteeDecision
 
 if TYPE_CHECKING:
@@ -75,6 +77,41 @@ class RulesCache:
             self._value = load_requirements(file)
             self._key = key
         return self._value
+
+
+class BoardCache:
+    """The whole board (every active clinician) for a day, kept while a cheap fingerprint of
+    the tables is unchanged and for at most `ttl` seconds (credentials edited in place do
+    not move the fingerprint). Judging 20,000 clinicians takes seconds; filtering the kept
+    board for a department or state takes milliseconds."""
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._entries: dict[date, tuple[tuple[Any, ...], float, Dashboard]] = {}
+
+    @staticmethod
+    def fingerprint(session: Session, requirements: Requirements) -> tuple[Any, ...]:
+        c, p, d = Credential, Provider, CommitteeDecision
+        values = (
+            select(func.count(c.id)), select(func.max(c.id)), select(func.max(c.created_at)),
+            select(func.count(p.id)), select(func.max(p.updated_at)),
+            select(func.count(d.id)), select(func.max(d.id)),
+        )  # fmt: skip
+        row = session.execute(select(*(v.scalar_subquery() for v in values))).one()
+        return (id(requirements), *row)
+
+    def get(self, session: Session, requirements: Requirements, on: date) -> Dashboard:
+        stamp = self.fingerprint(session, requirements)
+        with self._lock:
+            held = self._entries.get(on)
+            if held and held[0] == stamp and time.monotonic() - held[1] < self.ttl:
+                return held[2]
+            board = build_dashboard(session, requirements, on)
+            if len(self._entries) > 8:
+                self._entries.clear()
+            self._entries[on] = (stamp, time.monotonic(), board)
+            return board
 
 
 # --- provider details (the page and PATCH /api/providers/{id}) --------------------------
@@ -198,6 +235,7 @@ def install(app: FastAPI, web: WebContext) -> None:
     """Add the compliance pages and API routes to the review app."""
     settings = web.settings
     rules = RulesCache(getattr(settings, "requirements_file", None))
+    boards = BoardCache()
     web.add_templates(TEMPLATES)
     web.nav.append(("Compliance", "/compliance", STAFF_READ))
     web.nav.append(("Deviations", "/compliance/deviations", MANAGERS_READ))
@@ -240,7 +278,7 @@ def install(app: FastAPI, web: WebContext) -> None:
         request: Request, user: User = staff_read, f: Filters = Depends(filters)
     ) -> Response:
         with db_session() as s:
-            board = build_dashboard(s, requirements(), f.on, f.provider_filter())
+            board = boards.get(s, requirements(), f.on).filtered(f.provider_filter())
             choices = _choices(s)
         return page(request, "index.html", {
             "board": board, "sections": SECTIONS, "f": f, "choices": choices,
@@ -250,7 +288,7 @@ def install(app: FastAPI, web: WebContext) -> None:
     @pages.get("/export.csv")
     def export_csv(user: User = staff_read, f: Filters = Depends(filters)) -> Response:
         with db_session() as s:
-            board = build_dashboard(s, requirements(), f.on, f.provider_filter())
+            board = boards.get(s, requirements(), f.on).filtered(f.provider_filter())
         name = f"credflow-expirations-{f.on.isoformat()}.csv"
         return Response(
             dashboard_csv(board), media_type="text/csv; charset=utf-8",

@@ -33,11 +33,13 @@ from compliance import removal as rm
 from compliance.audit_log import AuditFilter, csv_lines, filter_choices, iter_events, query_events
 from compliance.packet import DEFAULT_MAX_VERIFICATION_AGE_DAYS, build_packet, render_packet_pdf
 from compliance.references import (
+    LETTER_TYPES,
     RequestNotFound,
     list_requests,
     mark_received,
     overdue_requests,
     request_letter,
+    suggest_request,
 )
 from compliance.summary import ProviderNotFound, build_summary, render_summary_pdf
 from models import Credential, Document, DocumentStatus, Provider, Role, User
@@ -199,10 +201,20 @@ def install(app: FastAPI, web: WebContext) -> None:
             credentials = s.scalar(
                 select(Credential.id).where(Credential.provider_id == provider_id).limit(1)
             )
-            holds = [h for h in rm.list_holds(s) if h.provider_id == provider_id]
             doc_ids = {d.id for d in documents}
-            holds += [h for h in rm.list_holds(s) if h.document_id in doc_ids]
+            holds = [
+                h
+                for h in rm.list_holds(s)
+                if h.provider_id == provider_id or h.document_id in doc_ids
+            ]
             requests = list_requests(s, provider_id=provider_id)
+            # preselect the letter that most likely answers each open request
+            suggested: dict[int, int] = {}
+            for d in documents:
+                if d.doc_type in LETTER_TYPES.values():
+                    match = suggest_request(s, d.id)
+                    if match is not None:
+                        suggested.setdefault(match.id, d.id)
         return page(
             request,
             "provider.html",
@@ -212,6 +224,7 @@ def install(app: FastAPI, web: WebContext) -> None:
                 "has_credentials": credentials is not None,
                 "holds": holds,
                 "requests": requests,
+                "suggested": suggested,
                 "kinds": [k.value for k in RequestKind],
                 "today": date.today(),
                 "error": error,

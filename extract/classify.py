@@ -38,26 +38,44 @@ def _cue_table() -> list[tuple[str, str, float, bool, re.Pattern[str] | None]]:
     return table
 
 
-def classify(layout: Layout, n_pages: int, gazetteer_kinds: set[str] | None = None) -> Classification:
+def classify(
+    layout: Layout,
+    n_pages: int,
+    gazetteer_kinds: set[str] | None = None,
+    fuzzy: bool = True,
+    cue_spans: list[tuple[str, int]] | None = None,
+) -> Classification:
+    """Score every doc_type from its cues.
+
+    `cue_spans` are the exact cue matches of the spaCy SpanRuler (phrase, character offset);
+    without them the text is searched here. `fuzzy` (for OCR'd pages) also counts cues
+    misspelt by OCR.
+    """
     text = layout.text[:MAX_CHARS].lower()
     text = re.sub(r"[ \t]+", " ", text)
     head_rows = layout.rows[: max(3, layout.first_page_rows // 3)]
+    head_end = head_rows[-1].cells[-1].end if head_rows else 0
     head = " ".join(r.text for r in head_rows).lower()
+    exact: dict[str, bool] | None = None
+    if cue_spans is not None:
+        exact = {}
+        for phrase, offset in cue_spans:
+            exact[phrase] = exact.get(phrase, False) or offset < head_end
     scores: dict[str, float] = {t: 0.0 for t in gazetteers.load().doc_types}
     for doc_type, phrase, weight, is_title, rx in _cue_table():
-        if rx is not None:
-            if not rx.search(text):
-                continue
-            strength = 1.0
+        in_head = False
+        if exact is not None and phrase in exact:
+            strength, in_head = 1.0, exact[phrase]
+        elif exact is None and (rx.search(text) if rx is not None else phrase in text):
+            strength, in_head = 1.0, phrase in head
+        elif not fuzzy or rx is not None:
+            continue
         else:
-            if phrase in text:
-                strength = 1.0
-            else:
-                r = fuzz.partial_ratio(phrase, text, score_cutoff=86)
-                if not r:
-                    continue
-                strength = 0.8 * (r - 70) / 30
-        in_head = phrase in head or (rx is None and fuzz.partial_ratio(phrase, head, score_cutoff=86) > 0)
+            r = fuzz.partial_ratio(phrase, text, score_cutoff=86)
+            if not r:
+                continue
+            strength = 0.8 * (r - 70) / 30
+            in_head = fuzz.partial_ratio(phrase, head, score_cutoff=86) > 0
         bonus = 2.0 if is_title and in_head else 1.0
         scores[doc_type] += weight * strength * bonus
     kinds = gazetteer_kinds or set()

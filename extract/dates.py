@@ -16,28 +16,57 @@ from functools import lru_cache
 MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
     "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12,
+    "dee": 12, "0ct": 10, "oet": 10, "n0v": 11, "5ep": 9, "au9": 8,  # as OCR misreads them
 }  # fmt: skip
 _MON = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|dee|0ct|oet|n0v)"
 )
 _D = r"[0-9OoIl]"  # a digit as OCR may print it
 _ORD = r"(?:st|nd|rd|th)"
 PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # 5th day of June, 2013 / this 17th day of December 2022
-    ("day_of", re.compile(rf"\b(?P<d>\d{{1,2}}){_ORD}?\s+day\s+of\s+(?P<m>{_MON})\.?,?\s+(?:in\s+the\s+year\s+)?(?P<y>\d{{4}})\b", re.I)),
+    (
+        "day_of",
+        re.compile(
+            rf"\b(?P<d>\d{{1,2}}){_ORD}?\s+day\s+of\s+(?P<m>{_MON})\.?,?\s+(?:in\s+the\s+year\s+)?(?P<y>\d{{4}})\b",
+            re.I,
+        ),
+    ),
     # June 5, 2013 / Nov. 11, 2015 / June 5th 2013
-    ("mdy_name", re.compile(rf"\b(?P<m>{_MON})\.?\s+(?P<d>{_D}{{1,2}}){_ORD}?\s*[,.]?\s+(?P<y>{_D}{{4}})\b", re.I)),
+    (
+        "mdy_name",
+        re.compile(
+            rf"\b(?P<m>{_MON})\.?\s+(?P<d>{_D}{{1,2}}){_ORD}?\s*[,.]?\s+(?P<y>{_D}{{4}})\b", re.I
+        ),
+    ),
     # 12-JUL-2015 / 5 June 2013 / 05 Jun. 2013
-    ("dmy_name", re.compile(rf"\b(?P<d>{_D}{{1,2}})(?:{_ORD})?[\s\-./]*(?P<m>{_MON})\.?[\s\-./,]*(?P<y>{_D}{{4}})\b", re.I)),
+    (
+        "dmy_name",
+        re.compile(
+            rf"\b(?P<d>{_D}{{1,2}})(?:{_ORD})?[\s\-./]*(?P<m>{_MON})\.?[\s\-./,]*(?P<y>{_D}{{4}})\b",
+            re.I,
+        ),
+    ),
     # 2023-11-22
-    ("iso", re.compile(rf"\b(?P<y>(?:19|20){_D}{{2}})[-/.](?P<m>{_D}{{1,2}})[-/.](?P<d>{_D}{{1,2}})\b")),
+    (
+        "iso",
+        re.compile(rf"\b(?P<y>(?:19|20){_D}{{2}})[-/.](?P<m>{_D}{{1,2}})[-/.](?P<d>{_D}{{1,2}})\b"),
+    ),
     # 11/22/2023, 11-22-2023, 11.22.2023, 1/5/23
-    ("mdy_num", re.compile(rf"(?<![\d/])(?P<m>{_D}{{1,2}})\s?[/\-.]\s?(?P<d>{_D}{{1,2}})\s?[/\-.]\s?(?P<y>{_D}{{4}}|{_D}{{2}})(?![\d/])")),
+    (
+        "mdy_num",
+        re.compile(
+            rf"(?<![\d/])(?P<m>{_D}{{1,2}})\s?[/\-.]\s?(?P<d>{_D}{{1,2}})\s?[/\-.]\s?(?P<y>{_D}{{4}}|{_D}{{2}})(?![\d/])"
+        ),
+    ),
     # June 2027 / Jun. 2027
     ("my_name", re.compile(rf"\b(?P<m>{_MON})\.?,?\s+(?P<y>(?:19|20)\d{{2}})\b", re.I)),
     # 06/2027
-    ("my_num", re.compile(r"(?<![\d/])(?P<m>0?[1-9]|1[0-2])\s?[/\-]\s?(?P<y>(?:19|20)\d{2})(?![\d/])")),
+    (
+        "my_num",
+        re.compile(r"(?<![\d/])(?P<m>0?[1-9]|1[0-2])\s?[/\-]\s?(?P<y>(?:19|20)\d{2})(?![\d/])"),
+    ),
 ]
 _OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1"})
 
@@ -74,6 +103,11 @@ def _year(y: str) -> int:
 
 def find_dates(text: str) -> list[FoundDate]:
     """Every date printed in `text`, left to right, without overlaps (longest form wins)."""
+    return list(_find_dates(text))
+
+
+@lru_cache(maxsize=256)
+def _find_dates(text: str) -> tuple[FoundDate, ...]:
     found: list[FoundDate] = []
     taken: list[tuple[int, int]] = []
     for kind, rx in PATTERNS:
@@ -88,7 +122,7 @@ def find_dates(text: str) -> list[FoundDate]:
             found.append(FoundDate(s, e, value, kind.startswith("my_"), repaired))
             taken.append((s, e))
     found.sort(key=lambda f: f.start)
-    return found
+    return tuple(found)
 
 
 def _parse_match(kind: str, m: re.Match[str]) -> tuple[date, bool] | None:

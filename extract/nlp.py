@@ -34,7 +34,9 @@ class GazetteerMatcher:
         for entry in g.entries:
             by_kind.setdefault(entry.kind, []).append(entry.name)
         by_kind["specialty"] = list(g.specialties)
-        by_kind["course"] = [c["name"] for c in g.courses] + [c["abbr"] for c in g.courses if len(c["abbr"]) > 2]
+        by_kind["course"] = [c["name"] for c in g.courses] + [
+            c["abbr"] for c in g.courses if len(c["abbr"]) > 2
+        ]
         by_kind["state"] = [name.title() for name in g.states]
         for kind, names in by_kind.items():
             self.matcher.add(kind, [nlp.make_doc(n) for n in names])
@@ -48,12 +50,13 @@ class GazetteerMatcher:
 class ShapeMatcher:
     def __init__(self, nlp: Language) -> None:
         self.matcher = Matcher(nlp.vocab)
-        self.matcher.add("DEA", [[{"TEXT": {"REGEX": r"^[A-Za-z]{2}\d{7}$"}}]])
-        self.matcher.add("NPI", [[{"TEXT": {"REGEX": r"^\d{10}$"}}]])
-        self.matcher.add("IDNUM", [[{"TEXT": {"REGEX": r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9.\-]{3,18}$"}}]])
+        self.matcher.add("DEA", [[{"LENGTH": 9, "SHAPE": {"IN": ["XXdddd", "XXdddddd"]}}]])
+        self.matcher.add("NPI", [[{"LENGTH": 10, "IS_DIGIT": True}]])
 
     def __call__(self, doc: Doc) -> Doc:
-        doc.spans["shapes"] = [Span(doc, s, e, label=doc.vocab.strings[m]) for m, s, e in self.matcher(doc)]
+        doc.spans["shapes"] = [
+            Span(doc, s, e, label=doc.vocab.strings[m]) for m, s, e in self.matcher(doc)
+        ]
         return doc
 
 
@@ -71,7 +74,9 @@ def _build() -> Language:
     nlp = spacy.blank("en")
     nlp.add_pipe("credflow_gazetteer")
     ruler = nlp.add_pipe(
-        "span_ruler", name="credflow_cues", config={"spans_key": "cues", "phrase_matcher_attr": "LOWER"}
+        "span_ruler",
+        name="credflow_cues",
+        config={"spans_key": "cues", "phrase_matcher_attr": "LOWER"},
     )
     patterns = []
     for doc_type, spec in gazetteers.load().doc_types.items():
@@ -82,6 +87,12 @@ def _build() -> Language:
     return nlp
 
 
+# Every unseen token (OCR noise included) is added to the vocabulary for good; a worker
+# that runs for months rebuilds its pipeline now and then so memory stays flat.
+REBUILD_AFTER = 5000
+_served = 0
+
+
 def get_nlp() -> Language:
     """The process's pipeline, built on first use."""
     global _nlp
@@ -90,3 +101,13 @@ def get_nlp() -> Language:
             if _nlp is None:
                 _nlp = _build()
     return _nlp
+
+
+def analyse(text: str) -> Doc:
+    """Run the pipeline over one document's text."""
+    global _nlp, _served
+    _served += 1
+    if _served > REBUILD_AFTER:
+        with _lock:
+            _nlp, _served = None, 1
+    return get_nlp()(text)

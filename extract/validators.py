@@ -9,8 +9,7 @@ import re
 from datetime import date
 
 USPS_CODES: frozenset[str] = frozenset(
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
-    "NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP".split()
+    ["AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "PR", "GU", "VI", "AS", "MP"]
 )
 _DEA_RE = re.compile(r"^[A-Z]{2}\d{7}$")
 # First letters of DEA numbers issued to practitioners and mid-level practitioners.
@@ -61,7 +60,9 @@ def dea_problems(number: str, family_name: str | None = None) -> list[str]:
     if family_name:
         initial = next((c for c in family_name.upper() if c.isalpha()), "")
         if initial and number[1] != initial and number[1] != "9":
-            problems.append(f"DEA second letter {number[1]} is not the family name's initial {initial}")
+            problems.append(
+                f"DEA second letter {number[1]} is not the family name's initial {initial}"
+            )
     return problems
 
 

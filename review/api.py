@@ -11,7 +11,7 @@ import mimetypes
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, and_, exists, func, or_, select
@@ -30,10 +30,19 @@ from models import (
 )
 from models.base import utcnow
 from review import approve as decisions
-from review import claims
+from review import auth, claims
 from review.approve import npi_problem
 from review.csrf import csrf_token, is_bearer
-from review.deps import Reader, Reviewer, SessionDep, StateDep, has_role
+from review.deps import (
+    MANAGERS,
+    CurrentUser,
+    Reader,
+    Reviewer,
+    SessionDep,
+    StateDep,
+    has_role,
+    require_role,
+)
 from review.providers import search_providers, suggest_providers
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -573,6 +582,136 @@ def provider_credentials(provider_id: int, session: SessionDep, user: Reader) ->
         out.verified_by = verifier
         items.append(out)
     return CredentialList(items=items)
+
+
+# ---- accounts (managers) -------------------------------------------------------------
+
+# managers administer accounts; auditors may read the list
+UserAdmin = Annotated[User, Depends(require_role(*MANAGERS))]
+UserReader = Annotated[User, Depends(require_role(*MANAGERS, Role.AUDITOR))]
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    role: str
+    email: str | None
+    disabled: bool
+    created_at: datetime
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+
+
+class UserIn(BaseModel):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=500)
+    role: Role
+    email: str | None = None
+
+
+class PasswordIn(BaseModel):
+    password: str = Field(min_length=1, max_length=500)
+
+
+class OwnPasswordIn(BaseModel):
+    current_password: str
+    new_password: str = Field(min_length=1, max_length=500)
+
+
+def _may_administer(actor: User, role: str) -> None:
+    """A manager manages coordinators, auditors and managers; only an admin touches admins."""
+    if role == Role.ADMIN and actor.role != Role.ADMIN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Only an admin may manage admin accounts.")
+
+
+def _account(session: Session, username: str) -> User:
+    user = auth.get_user(session, username)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No user named {username!r}.")
+    return user
+
+
+def _account_error(err: auth.AccountError) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(err))
+
+
+@router.get("/users", response_model=UserList)
+def list_users(session: SessionDep, user: UserReader) -> UserList:
+    rows = session.scalars(select(User).order_by(User.username))
+    return UserList(items=[UserOut.model_validate(u) for u in rows])
+
+
+@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+def add_user(body: UserIn, session: SessionDep, user: UserAdmin) -> UserOut:
+    _may_administer(user, body.role)
+    if auth.get_user(session, body.username.strip()) is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"A user named {body.username!r} exists.")
+    try:
+        created = auth.create_user(
+            session,
+            body.username,
+            body.password,
+            body.role,
+            email=body.email,
+            actor=user.username,
+        )
+    except auth.AccountError as err:
+        raise _account_error(err) from None
+    session.commit()
+    return UserOut.model_validate(created)
+
+
+@router.post("/users/{username}/password", response_model=UserOut)
+def reset_password(
+    username: str, body: PasswordIn, session: SessionDep, user: UserAdmin
+) -> UserOut:
+    _may_administer(user, _account(session, username).role)
+    try:
+        changed = auth.set_password(session, username, body.password, actor=user.username)
+    except auth.AccountError as err:
+        raise _account_error(err) from None
+    session.commit()
+    return UserOut.model_validate(changed)
+
+
+@router.post("/users/{username}/disable", response_model=UserOut)
+def disable(username: str, session: SessionDep, user: UserAdmin) -> UserOut:
+    target = _account(session, username)
+    _may_administer(user, target.role)
+    if target.id == user.id:
+        raise HTTPException(status.HTTP_409_CONFLICT, "You cannot disable your own account.")
+    auth.disable_user(session, username, actor=user.username)
+    session.commit()
+    return UserOut.model_validate(target)
+
+
+@router.post("/users/{username}/enable", response_model=UserOut)
+def enable(username: str, session: SessionDep, user: UserAdmin) -> UserOut:
+    _may_administer(user, _account(session, username).role)
+    enabled = auth.enable_user(session, username, actor=user.username)
+    session.commit()
+    return UserOut.model_validate(enabled)
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_own_password(
+    request: Request, body: OwnPasswordIn, session: SessionDep, user: CurrentUser
+) -> None:
+    """Anyone, auditors included, may change their own password (other sessions end; this
+    one stays signed in)."""
+    if auth.verify_password(session, user.username, body.current_password) is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "The current password is wrong.")
+    try:
+        auth.set_password(session, user.username, body.new_password, actor=user.username)
+    except auth.AccountError as err:
+        raise _account_error(err) from None
+    session.commit()
+    if not is_bearer(request):
+        request.session["pw"] = auth.password_fingerprint(user)
 
 
 # ---- files ----------------------------------------------------------------------------

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 SESSION_USER = "uid"
 SESSION_FINGERPRINT = "pw"
 # paths any signed-in user, auditors included, may POST to
-READ_ONLY_EXEMPT = frozenset({"/login", "/logout"})
+READ_ONLY_EXEMPT = frozenset({"/login", "/logout", "/api/me/password"})
 
 
 @dataclass

@@ -49,7 +49,9 @@ def _one(path: str, text_only: bool) -> tuple[str, Any, str | None]:
         return path, None, "permission denied: make the file readable"
 
 
-def _results(files: list[Path], workers: int, text_only: bool) -> Iterator[tuple[str, Any, str | None]]:
+def _results(
+    files: list[Path], workers: int, text_only: bool
+) -> Iterator[tuple[str, Any, str | None]]:
     paths = [str(f) for f in files]
     if workers > 1 and len(paths) > 1:
         os.environ["OMP_THREAD_LIMIT"] = "1"
@@ -69,7 +71,8 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--json", help="One JSON object per file (JSON Lines for several).")
         ] = False,
         text: Annotated[
-            bool, typer.Option("--text", help="Print the text read, page by page, in reading order.")
+            bool,
+            typer.Option("--text", help="Print the text read, page by page, in reading order."),
         ] = False,
         workers: Annotated[
             int, typer.Option("--workers", "-w", min=1, help="Processes to spread the files over.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import logging
 import secrets
@@ -61,6 +62,7 @@ def ingest_config(settings: Settings, **changes: Any) -> Any:
 
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _first_coordinator(ctx: Context) -> str | None:
@@ -265,19 +267,21 @@ def _serve(ctx: Context, url: str, stop: threading.Event) -> None:
     """The review UI in the main thread (uvicorn handles Ctrl-C and SIGTERM), or, while
     the web app is not there, just wait for a signal."""
     try:
-        from credflow.web import build_app  # type: ignore[import-not-found,unused-ignore]
+        web: Any = importlib.import_module("credflow.web")
     except ImportError:
-        build_app = None
-    if build_app is None:
+        web = None
+    # ours, so that after uvicorn's graceful stop (which re-raises the signal it caught)
+    # the process is not killed by the default handler before the workers are stopped
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    if web is None:
         typer.echo("review UI not available in this build; processing only", err=True)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
         stop.wait()
         return
     import uvicorn
 
     config = uvicorn.Config(
-        build_app(ctx),
+        web.build_app(ctx),
         host=ctx.settings.host,
         port=ctx.settings.port,
         log_level="warning",

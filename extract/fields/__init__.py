@@ -13,14 +13,16 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from rapidfuzz import fuzz, process
+
 from extract import validators
 from extract.classify import classify
-from extract.fields import rules
+from extract.fields import gazetteers, rules
 from extract.fields.labels import find_label_hits, values_for
 from extract.fields.layout import Layout, build_layout
 from extract.fields.names import clean_person
 from extract.fields.rules import Cand, Context
-from extract.nlp import get_nlp
+from extract.nlp import analyse, get_nlp
 from extract.types import Candidate, FieldResult, Page, fields_for
 
 DATE_FIELDS = ("issue_date", "expiration_date", "start_date", "end_date")
@@ -39,12 +41,12 @@ def extract_fields(pages: list[Page]) -> tuple[str, float, dict[str, FieldResult
     layout = build_layout(pages)
     if not layout.text.strip():
         return "other", 0.0, {}
-    nlp = get_nlp()
-    doc = nlp(layout.text[:100_000])
+    doc = analyse(layout.text[:100_000])
     kinds = {s.label_ for s in doc.spans.get("gazetteer", [])}
-    result = classify(layout, len(pages), kinds)
-    doc_type = result.doc_type
     ocr_pages = {p.number for p in pages if p.source == "ocr"}
+    cue_spans = [(s.id_, s.start_char) for s in doc.spans.get("cues", [])]
+    result = classify(layout, len(pages), kinds, fuzzy=bool(ocr_pages), cue_spans=cue_spans)
+    doc_type = result.doc_type
     ctx = Context(layout, doc, doc_type, ocr_pages)
     wanted = set(fields_for(doc_type))
     if doc_type == "dea_registration":
@@ -63,17 +65,29 @@ def extract_fields(pages: list[Page]) -> tuple[str, float, dict[str, FieldResult
     cands += _name_lines(ctx, wanted)
     cands += rules.from_leftovers(ctx, wanted, cands)
     cands = [c for c in cands if c.field in wanted]
-    cands = [c for c in cands if not (c.field == "person_name" and c.source == "sentence" and is_signatory(layout, c.start))]
+    cands = [
+        c
+        for c in cands
+        if not (
+            c.field == "person_name" and c.source == "sentence" and is_signatory(layout, c.start)
+        )
+    ]
     r0, r1 = rules.recipient_rows(layout)
     if r1 > r0:
-        cands = [c for c in cands if not (r0 <= c.start < r1 and c.field in ("issuer", "person_name", "referee_name"))]
+        cands = [
+            c
+            for c in cands
+            if not (r0 <= c.start < r1 and c.field in ("issuer", "person_name", "referee_name"))
+        ]
 
     fields = _decide(ctx, cands, wanted)
     for f in fields.values():
         f.confidence = calibrate(f.confidence)
         for c in f.candidates:
             c_conf = calibrate(c.confidence)
-            f.candidates[f.candidates.index(c)] = Candidate(c.value, round(c_conf, 3), c.page, c.box)
+            f.candidates[f.candidates.index(c)] = Candidate(
+                c.value, round(c_conf, 3), c.page, c.box
+            )
     _unread(fields, hits, label_values, wanted)
     _validate(ctx, fields)
     if doc_type == "other":
@@ -110,7 +124,9 @@ def _patterns(ctx: Context, wanted: set[str]) -> list[Cand]:
         for m in re.finditer(r"(?<![\w/])([1-5]N?(?:\s*,\s*[1-5]N?){2,})(?![\w/])", text):
             parsed = rules.parse_value("schedules", m.group(1))
             if parsed:
-                out.append(Cand("schedules", parsed[0], 0.85, m.start(), m.end(), "schedule-pattern"))
+                out.append(
+                    Cand("schedules", parsed[0], 0.85, m.start(), m.end(), "schedule-pattern")
+                )
     return out
 
 
@@ -136,9 +152,11 @@ def _name_lines(ctx: Context, wanted: set[str]) -> list[Cand]:
     out: list[Cand] = []
     for i, row in enumerate(rows):
         for cell in row.cells:
-            t = cell.text
-            if len(t) > 60:
+            t = cell.text.lstrip("|!/\\_'‘\"*., ")
+            if len(t) > 60 or len(cell.words) > 7 or not t[:1].isalpha():
                 continue
+            if any(ch.isdigit() for ch in row.text) or len(row.cells) > 3:
+                continue  # an address or a table row, not a name standing alone
             res = clean_person(t)
             if not res or is_signatory(layout, cell.start):
                 continue
@@ -147,9 +165,13 @@ def _name_lines(ctx: Context, wanted: set[str]) -> list[Cand]:
             score = 0.45 + min(0.25, 0.15 * (big - 1)) if big > 1.15 else 0.4
             if "," in t and t.split(",")[0].isupper():
                 score += 0.1  # FAMILY, GIVEN as registers print it
-            if i + 1 < len(rows) and re.match(r"\s*\d+\s+[A-Za-z]", rows[i + 1].cells[0].text):
+            if i + 1 < len(rows) and re.match(
+                r"[^A-Za-z0-9]*\d+\s+[A-Za-z]", rows[i + 1].cells[0].text
+            ):
                 score += 0.15  # followed by a street address: the holder's mailing block
-            out.append(Cand("person_name", res[0], score * res[1], cell.start, cell.end, "name-line"))
+            out.append(
+                Cand("person_name", res[0], score * res[1], cell.start, cell.end, "name-line")
+            )
     return out
 
 
@@ -160,9 +182,12 @@ def is_signatory(layout: Layout, offset: int) -> bool:
         return False
     rows = layout.rows
     row = rows[cell.row]
-    neighbours = " ".join(c.text for c in row.cells[max(0, cell.index - 1) : cell.index + 2] if c is not cell)
+    neighbours = " ".join(
+        c.text for c in row.cells[max(0, cell.index - 1) : cell.index + 2] if c is not cell
+    )
     nxt = ""
-    if cell.row + 1 < len(rows) and len(row.cells) == 1:
+    name_only = len(cell.words) <= 6 and not re.match(r"\s*(?:re|subject)\b", cell.text, re.I)
+    if cell.row + 1 < len(rows) and len(row.cells) == 1 and name_only:
         below = rows[cell.row + 1].cells[0]
         if below.box[0] < cell.box[2] and cell.box[0] < below.box[2]:
             nxt = below.text
@@ -170,7 +195,9 @@ def is_signatory(layout: Layout, offset: int) -> bool:
     return bool(_ROLE_RX.search(neighbours) or _ROLE_RX.search(nxt) or _SIGN_OFF.search(prev))
 
 
-_SIGN_OFF = re.compile(r"^\s*(?:sincerely|respectfully|regards|best regards|kind regards|cordially|yours truly)", re.I)
+_SIGN_OFF = re.compile(
+    r"^\s*(?:sincerely|respectfully|regards|best regards|kind regards|cordially|yours truly)", re.I
+)
 
 
 # ---------------------------------------------------------------- deciding
@@ -188,10 +215,15 @@ def _decide(ctx: Context, cands: list[Cand], wanted: set[str]) -> dict[str, Fiel
     for c in cands:
         by_field[c.field].append(c)
     fields: dict[str, FieldResult] = {}
-    for field in [f for f in fields_for(ctx.doc_type) if f in wanted] + sorted(wanted - set(fields_for(ctx.doc_type))):
+    for field in [f for f in fields_for(ctx.doc_type) if f in wanted] + sorted(
+        wanted - set(fields_for(ctx.doc_type))
+    ):
         group = by_field.get(field)
         if not group:
             continue
+        if field == "issuer":
+            for c in group:
+                c.value = _canonical_issuer(c.value)
         scored: dict[str, list[tuple[float, Cand]]] = defaultdict(list)
         for c in group:
             page, box, conf = ctx.layout.evidence(c.start, c.end)
@@ -199,6 +231,8 @@ def _decide(ctx: Context, cands: list[Cand], wanted: set[str]) -> dict[str, Fiel
             scored[_key(field, c.value)].append((c.score * ocr_factor, c))
         if field in ("person_name", "referee_name"):
             _merge_name_variants(scored)
+        if field in ("issuer", "credential_title"):
+            _merge_misreads(scored)
         ranked = []
         for key, items in scored.items():
             items.sort(key=lambda sc: sc[0], reverse=True)
@@ -217,7 +251,7 @@ def _decide(ctx: Context, cands: list[Cand], wanted: set[str]) -> dict[str, Fiel
             # disagreement among the evidence lowers confidence
             best_score -= 0.35 * ranked[1][0] * best_score
         best = items[0][1]
-        if best_score < MIN_EMIT:
+        if best_score < (MIN_EMIT if field != "person_name" else 0.42):
             continue
         page, box, _ = ctx.layout.evidence(best.start, best.end)
         others = []
@@ -225,7 +259,11 @@ def _decide(ctx: Context, cands: list[Cand], wanted: set[str]) -> dict[str, Fiel
             c = its[0][1]
             p2, b2, _ = ctx.layout.evidence(c.start, c.end)
             others.append(Candidate(c.value, round(min(score, 0.99), 3), p2, b2))
-        value = max((c for _, c in items), key=lambda c: len(c.value)).value if field in ("person_name", "referee_name") else best.value
+        value = (
+            max((c for _, c in items), key=lambda c: len(c.value)).value
+            if field in ("person_name", "referee_name")
+            else best.value
+        )
         fields[field] = FieldResult(field, value, min(best_score, 0.99), page, box, others, [])
     return fields
 
@@ -248,8 +286,37 @@ def _ocr_factor(conf: float) -> float:
     return max(0.3, 0.45 + 0.6 * conf)
 
 
+def _canonical_issuer(value: str) -> str:
+    """An OCR-damaged name of a known board, school or carrier, spelt as it should be."""
+    g = gazetteers.load()
+    if value.lower() in g.by_lower:
+        return g.by_lower[value.lower()].name
+    best = process.extractOne(value, g.all_names, scorer=fuzz.ratio, score_cutoff=90)
+    return best[0] if best else value
+
+
+def _junk(value: str) -> int:
+    """How much of a value looks like OCR damage: stray symbols and broken words."""
+    return sum(1 for ch in value if not (ch.isalnum() or ch in " .,&'-/()")) + sum(
+        1 for w in value.split() if len(w) <= 2 and w.lower() not in ("of", "in", "at", "&", "and")
+    )
+
+
+def _merge_misreads(scored: dict[str, list[tuple[float, Cand]]]) -> None:
+    """"Lakeshore ¥ mergency Physic tans" and "Lakeshore Emergency Physicians": one value,
+    read twice; the cleaner reading gets both readings' support."""
+    keys = sorted(scored, key=lambda k: (_junk(k), -max(s for s, _ in scored[k])))
+    for i, clean in enumerate(keys):
+        if clean not in scored:
+            continue
+        for other in keys[i + 1 :]:
+            if other in scored and fuzz.ratio(clean, other) >= 85:
+                scored[clean].extend((sc * 0.9, c) for sc, c in scored.pop(other))
+                scored[clean].sort(key=lambda sc: sc[0], reverse=True)
+
+
 def _merge_name_variants(scored: dict[str, list[tuple[float, Cand]]]) -> None:
-    """"Paul Esposito" supports "Paul K. Esposito": same first and last word."""
+    """ "Paul Esposito" supports "Paul K. Esposito": same first and last word."""
     keys = list(scored)
     for a in keys:
         ta = a.split()
@@ -269,7 +336,9 @@ def _unread(fields: dict[str, FieldResult], hits, label_values, wanted: set[str]
             continue
         if h.n_words < 2:
             continue
-        fields[h.field] = FieldResult(h.field, None, 0.0, h.cell.page, h.cell.box, [], ["printed but not readable"])
+        fields[h.field] = FieldResult(
+            h.field, None, 0.0, h.cell.page, h.cell.box, [], ["printed but not readable"]
+        )
 
 
 def _validate(ctx: Context, fields: dict[str, FieldResult]) -> None:
@@ -300,9 +369,18 @@ def _validate(ctx: Context, fields: dict[str, FieldResult]) -> None:
         for p in validators.state_problems(jur.value):
             fail("jurisdiction", p)
     d = {k: rules.to_date(fields[k].value) if k in fields else None for k in DATE_FIELDS}
-    for name, problem in validators.date_order_problems(d["issue_date"], d["expiration_date"], d["start_date"], d["end_date"]):
-        if name in fields:
-            fail(name, problem)
+    for name, problem in validators.date_order_problems(
+        d["issue_date"], d["expiration_date"], d["start_date"], d["end_date"]
+    ):
+        # which of the two dates is misread is unknown: neither can be trusted
+        pair = {
+            "expiration_date": "issue_date",
+            "end_date": "start_date",
+            "start_date": "issue_date",
+        }[name]
+        for n in (name, pair):
+            if n in fields:
+                fail(n, problem)
     for k, v in d.items():
         if v is not None:
             for p in validators.plausible_date_problems(v):

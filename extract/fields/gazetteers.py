@@ -35,6 +35,7 @@ class Gazetteers:
     doc_types: dict[str, dict] = field(default_factory=dict)
     labels: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     names_by_kind: dict[str, list[str]] = field(default_factory=dict)
+    all_names: list[str] = field(default_factory=list)
 
     def add(self, entry: Entry) -> None:
         key = entry.name.lower()
@@ -42,6 +43,7 @@ class Gazetteers:
             self.by_lower[key] = entry
             self.entries.append(entry)
             self.names_by_kind.setdefault(entry.kind, []).append(entry.name)
+            self.all_names.append(entry.name)
 
 
 def _read(name: str) -> str:
@@ -64,12 +66,23 @@ def load() -> Gazetteers:
         for board in st["nursing_boards"]:
             g.add(Entry(board, "nursing_board", code))
         # the generic forms boards print their names in
-        for pattern in ("{s} Board of Nursing", "{s} State Board of Nursing", "State Board of Nursing of {s}"):
+        for pattern in (
+            "{s} Board of Nursing",
+            "{s} State Board of Nursing",
+            "State Board of Nursing of {s}",
+        ):
             g.add(Entry(pattern.format(s=name), "nursing_board", code))
-        for pattern in ("{s} Medical Board", "{s} State Medical Board", "State Medical Board of {s}",
-                        "{s} Board of Medicine", "{s} State Board of Medicine",
-                        "{s} Board of Medical Examiners", "{s} State Board of Medical Examiners",
-                        "{s} Board of Osteopathic Medicine", "{s} Board of Physician Assistants"):
+        for pattern in (
+            "{s} Medical Board",
+            "{s} State Medical Board",
+            "State Medical Board of {s}",
+            "{s} Board of Medicine",
+            "{s} State Board of Medicine",
+            "{s} Board of Medical Examiners",
+            "{s} State Board of Medical Examiners",
+            "{s} Board of Osteopathic Medicine",
+            "{s} Board of Physician Assistants",
+        ):
             g.add(Entry(pattern.format(s=name), "medical_board", code))
     boards = json.loads(_read("boards.json"))
     for b in boards["boards"]:
@@ -115,7 +128,7 @@ def state_in(text: str) -> str | None:
                 continue
             # "West Virginia" must not be read as "Virginia"
             if best is None or i < best[0] or (i == best[0] and len(name) > 0):
-                if name == "virginia" and low[max(0, i - 5):i] == "west ":
+                if name == "virginia" and low[max(0, i - 5) : i] == "west ":
                     continue
                 best = (i, code)
     return best[1] if best else None

@@ -87,7 +87,7 @@ _TRAILING = frozenset({"date", "dates", "number", "no", "num", "#", "name", "id"
 
 
 def _absorb(words: list[str], n: int) -> int:
-    """"Recommended Renewal Date", "Training Center Name": a label's generic last word."""
+    """ "Recommended Renewal Date", "Training Center Name": a label's generic last word."""
     if n < len(words) and not words[n - 1].endswith(":") and _norm(words[n]) in _TRAILING:
         return n + 1
     return n
@@ -102,15 +102,30 @@ def find_label_hits(layout: Layout, ocr_pages: set[int]) -> list[LabelHit]:
             fuzzy = cell.page in ocr_pages
             i = 0
             while i < len(texts):
-                m = _match_at(texts[i:], fuzzy) if i == 0 or texts[i - 1].endswith((":", "|")) or _starts_label_after_value(texts, i) else None
+                m = (
+                    _match_at(texts[i:], fuzzy)
+                    if i == 0
+                    or texts[i - 1].endswith((":", "|"))
+                    or _starts_label_after_value(texts, i)
+                    else None
+                )
                 if m and i > 0 and index[m[1]][0][1]:
                     m = None  # a generic label ("Type:", "Date:") mid-cell belongs to a longer one
-                if m and m[0] < len(texts) - i and not texts[i + m[0] - 1].endswith(":") and texts[i + m[0]].endswith(":"):
+                if (
+                    m
+                    and m[0] < len(texts) - i
+                    and not texts[i + m[0] - 1].endswith(":")
+                    and texts[i + m[0]].endswith(":")
+                ):
                     m = None  # "Activity Type:": the printed label is longer than the known one
                 if m:
                     n, label, strength = m
                     for fld, weak in index[label]:
-                        hits.append(LabelHit(fld, label, strength * (0.8 if weak else 1.0), weak, cell, i, n))
+                        hits.append(
+                            LabelHit(
+                                fld, label, strength * (0.8 if weak else 1.0), weak, cell, i, n
+                            )
+                        )
                     i += n
                     continue
                 i += 1
@@ -156,8 +171,11 @@ def values_for(layout: Layout, hits: list[LabelHit], ocr_pages: set[int]) -> lis
             continue  # another label follows directly: this one has no value here
         row = layout.rows[cell.row]
         ocr = cell.page in ocr_pages
-        if cell.index + 1 < len(row.cells):
-            right = row.cells[cell.index + 1]
+        right_i = cell.index + 1
+        while right_i < len(row.cells) and _is_noise(row.cells[right_i].text):
+            right_i += 1  # "LICENSE NUMBER | ie | EXPIRES": specks between cells
+        if right_i < len(row.cells):
+            right = row.cells[right_i]
             if right.box[0] - cell.box[2] < 0.3 and not _is_label_cell(right, ocr):
                 out.append(LabelValue(h, right.text.strip(_STRIP), right.start, right.end, "right"))
                 if not _header_like(right.text):
@@ -168,8 +186,13 @@ def values_for(layout: Layout, hits: list[LabelHit], ocr_pages: set[int]) -> lis
     return out
 
 
+def _is_noise(text: str) -> bool:
+    t = text.strip(_STRIP + ",'`~!()[]{}")
+    return len(t) <= 2 and not any(c.isdigit() for c in t)
+
+
 def _header_like(text: str) -> bool:
-    """"FEE PAID", "BUSINESS ACTIVITY": a column heading, so the value may be below."""
+    """ "FEE PAID", "BUSINESS ACTIVITY": a column heading, so the value may be below."""
     return text.isupper() and not any(c.isdigit() for c in text) and len(text.split()) <= 4
 
 

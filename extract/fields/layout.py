@@ -9,7 +9,6 @@ can point at its box.
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass, field
 
 from extract.types import Box, Page, Word
@@ -84,7 +83,17 @@ def union(boxes: object) -> Box:
     bs = list(boxes)  # type: ignore[call-overload]
     if not bs:
         return (0.0, 0.0, 0.0, 0.0)
-    return (min(b[0] for b in bs), min(b[1] for b in bs), max(b[2] for b in bs), max(b[3] for b in bs))
+    return (
+        min(b[0] for b in bs),
+        min(b[1] for b in bs),
+        max(b[2] for b in bs),
+        max(b[3] for b in bs),
+    )
+
+
+def _median(values: list[float]) -> float:
+    vs = sorted(values)
+    return vs[len(vs) // 2]
 
 
 def _rows_of_page(page: Page) -> list[list[Word]]:
@@ -106,8 +115,8 @@ def _rows_of_page(page: Page) -> list[list[Word]]:
     rows: list[list[Word]] = []
     row_boxes: list[tuple[float, float]] = []
     for seg in segments:
-        y0 = statistics.median(w.box[1] for w in seg)
-        y1 = statistics.median(w.box[3] for w in seg)
+        y0 = _median([w.box[1] for w in seg])
+        y1 = _median([w.box[3] for w in seg])
         h = max(y1 - y0, 1e-4)
         placed = False
         for i in range(len(rows) - 1, max(len(rows) - 4, -1), -1):
@@ -129,7 +138,7 @@ def _rows_of_page(page: Page) -> list[list[Word]]:
 
 def _split_cells(words: list[Word], page: Page) -> tuple[list[list[Word]], float]:
     heights = [w.box[3] - w.box[1] for w in words]
-    h = statistics.median(heights) if heights else 0.01
+    h = _median(heights) if heights else 0.01
     # convert a height (fraction of page height) into a width fraction for gap comparisons
     aspect = page.height / page.width if page.width else 1.0
     gap_limit = 1.6 * h * aspect

@@ -9,41 +9,27 @@ from __future__ import annotations
 import re
 
 DEGREES = frozenset(
-    """md m.d do d.o phd ph.d rn bsn msn dnp aprn np fnp fnp-c fnp-bc agpcnp agpcnp-bc agacnp
-    acnp acnp-bc pmhnp pmhnp-bc cnm cns crna lpn lvn pa pa-c facp faap facs facog facep faafp
-    facofp fhm fccp fasn facc mph mba ms msc bs ba pharmd rph dpm dds dmd cpnp ccrn cen mhs
-    mshs faanp fnap fellow dr dr. esq mmsc mpas pa-s np-c whnp nnp rnc ane cpn faoa facoep
-    facr fasa faapmr frcpc mbbs facoi faafp fapa fasam faan facnm""".split()
+    ["md", "m.d", "do", "d.o", "phd", "ph.d", "rn", "bsn", "msn", "dnp", "aprn", "np", "fnp", "fnp-c", "fnp-bc", "agpcnp", "agpcnp-bc", "agacnp", "acnp", "acnp-bc", "pmhnp", "pmhnp-bc", "cnm", "cns", "crna", "lpn", "lvn", "pa", "pa-c", "facp", "faap", "facs", "facog", "facep", "faafp", "facofp", "fhm", "fccp", "fasn", "facc", "mph", "mba", "ms", "msc", "bs", "ba", "pharmd", "rph", "dpm", "dds", "dmd", "cpnp", "ccrn", "cen", "mhs", "mshs", "faanp", "fnap", "fellow", "dr", "dr.", "esq", "mmsc", "mpas", "pa-s", "np-c", "whnp", "nnp", "rnc", "ane", "cpn", "faoa", "facoep", "facr", "fasa", "faapmr", "frcpc", "mbbs", "facoi", "faafp", "fapa", "fasam", "faan", "facnm"]
 )
-HONORIFICS = frozenset("dr dr. doctor mr mr. ms ms. mrs mrs. miss prof prof. professor".split())
-SUFFIXES = {"jr": "Jr.", "jr.": "Jr.", "sr": "Sr.", "sr.": "Sr.", "ii": "II", "iii": "III", "iv": "IV", "v": "V"}
-PARTICLES = frozenset("van von der de del della da di du la le st st. mac bin al el dos das ten ter".split())
+HONORIFICS = frozenset(["dr", "dr.", "doctor", "mr", "mr.", "ms", "ms.", "mrs", "mrs.", "miss", "prof", "prof.", "professor"])
+SUFFIXES = {
+    "jr": "Jr.",
+    "jr.": "Jr.",
+    "sr": "Sr.",
+    "sr.": "Sr.",
+    "ii": "II",
+    "iii": "III",
+    "iv": "IV",
+    "v": "V",
+}
+PARTICLES = frozenset(
+    ["van", "von", "der", "de", "del", "della", "da", "di", "du", "la", "le", "st", "st.", "mac", "bin", "al", "el", "dos", "das", "ten", "ter"]
+)
 NOT_NAMES = frozenset(
-    """the of and for in on at to this that is was has have with by from board state license
-    certificate certification medical nursing university college school hospital center health
-    insurance company policy date number issued expires registered nurse physician surgeon
-    american national department office division name applicant participant dear sincerely
-    program residency fellowship training signature director president chair title
-    organization telephone address coverage verification employment reference letter confidential
-    dea registration schedules business activity practitioner valid through until issue
-    expiration renewal presented completed awarded conferred degree doctor master bachelor
-    science medicine arts continuing education credits hours activity page printed status
-    active current lookup details information services staff association academy heart red
-    cross life support provider card course instructor holder certificate complaints public
-    disciplinary actions lookup signature representative authorized insured named dean registrar
-    official chairman secretary treasurer chief officer manager coordinator administrator
-    executive vice assistant associate human resources department council commission tc id
-    info code ecard front back campus location service services pllc llc inc foundation clinic
-    re not verification answering billing invoice suite street avenue drive road attn
-    accounts payable healthcare system systems group associates partners network physicians
-    specialists mutual corporation underwriting specialist institute clinic clinics center
-    centre hospital hospitals medicine surgery unit price total amount description quantity""".split()
+    ["the", "of", "and", "for", "in", "on", "at", "to", "this", "that", "is", "was", "has", "have", "with", "by", "from", "board", "state", "license", "certificate", "certification", "medical", "nursing", "university", "college", "school", "hospital", "center", "health", "insurance", "company", "policy", "date", "number", "issued", "expires", "registered", "nurse", "physician", "surgeon", "american", "national", "department", "office", "division", "name", "applicant", "participant", "dear", "sincerely", "program", "residency", "fellowship", "training", "signature", "director", "president", "chair", "title", "organization", "telephone", "address", "coverage", "verification", "employment", "reference", "letter", "confidential", "dea", "registration", "schedules", "business", "activity", "practitioner", "valid", "through", "until", "issue", "expiration", "renewal", "presented", "completed", "awarded", "conferred", "degree", "doctor", "master", "bachelor", "science", "medicine", "arts", "continuing", "education", "credits", "hours", "activity", "page", "printed", "status", "active", "current", "lookup", "details", "information", "services", "staff", "association", "academy", "heart", "red", "cross", "life", "support", "provider", "card", "course", "instructor", "holder", "certificate", "complaints", "public", "disciplinary", "actions", "lookup", "signature", "representative", "authorized", "insured", "named", "dean", "registrar", "official", "chairman", "secretary", "treasurer", "chief", "officer", "manager", "coordinator", "administrator", "executive", "vice", "assistant", "associate", "human", "resources", "department", "council", "commission", "tc", "id", "info", "code", "ecard", "front", "back", "campus", "location", "service", "services", "pllc", "llc", "inc", "foundation", "clinic", "re", "not", "verification", "answering", "billing", "invoice", "suite", "street", "avenue", "drive", "road", "attn", "accounts", "payable", "healthcare", "system", "systems", "group", "associates", "partners", "network", "physicians", "specialists", "mutual", "corporation", "underwriting", "specialist", "institute", "clinic", "clinics", "center", "centre", "hospital", "hospitals", "medicine", "surgery", "unit", "price", "total", "amount", "description", "quantity"]
 )
 _STATE_WORDS = frozenset(
-    """alabama alaska arizona arkansas california colorado connecticut delaware florida georgia
-    hawaii idaho illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts
-    michigan minnesota mississippi missouri montana nebraska nevada ohio oklahoma oregon
-    pennsylvania tennessee texas utah vermont virginia washington wisconsin wyoming""".split()
+    ["alabama", "alaska", "arizona", "arkansas", "california", "colorado", "connecticut", "delaware", "florida", "georgia", "hawaii", "idaho", "illinois", "indiana", "iowa", "kansas", "kentucky", "louisiana", "maine", "maryland", "massachusetts", "michigan", "minnesota", "mississippi", "missouri", "montana", "nebraska", "nevada", "ohio", "oklahoma", "oregon", "pennsylvania", "tennessee", "texas", "utah", "vermont", "virginia", "washington", "wisconsin", "wyoming"]
 )
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*\.?|[A-Za-z]\.")
 
@@ -68,7 +54,9 @@ def _cap(word: str) -> str:
 
 def clean_person(raw: str) -> tuple[str, float] | None:
     """(normal form, quality 0..1) or None when `raw` does not read as a person's name."""
-    text = raw.strip().strip(":;-–—_|*\"'“”").strip()
+    if re.search(r",\s*[A-Z]{2}\.?\s+\d{5}", raw):
+        return None  # "SAN FRANCISCO, CA 94129": a place
+    text = raw.strip().strip(":;-–—_|*\"'“”‘’").strip()
     text = re.sub(r"\s+", " ", text)
     if not text or any(ch.isdigit() for ch in text[:40]):
         # digits inside a name are OCR damage or not a name at all
@@ -78,7 +66,7 @@ def clean_person(raw: str) -> tuple[str, float] | None:
             return None
     quality = 1.0
     text = re.sub(r"\b([A-Z])\.(?=[A-Za-z]{2})", r"\1. ", text)  # "A.DUBOIS" -> "A. DUBOIS"
-    text = text.lstrip("_-–—.,;:|*'\" ")
+    text = text.lstrip("_-–—.,;:|*'\" ‘’“”")
     # FAMILY, GIVEN M. (as registers list people): turn around
     parts = [p.strip() for p in text.split(",")]
     parts = [p for p in parts if p]
@@ -93,15 +81,18 @@ def clean_person(raw: str) -> tuple[str, float] | None:
                 kept.append(" ".join(sfx))
         second = rest[0].split() if rest else []
         given = [t for t in second if not _is_degree(t)]
-        if given and 1 <= len(first_tokens) <= 3 and given[0][:1].isalpha() and (
-            parts[0].isupper() or len(first_tokens) == 1
+        if (
+            given
+            and 1 <= len(first_tokens) <= 3
+            and given[0][:1].isalpha()
+            and (parts[0].isupper() or len(first_tokens) == 1)
         ):
             suffix = [t for t in first_tokens if _bare(t) in SUFFIXES]
             family = [t for t in first_tokens if _bare(t) not in SUFFIXES]
             flipped = " ".join(given + family + suffix + [p for p in kept[1:]])
-            if not any(_bare(t) in NOT_NAMES or _bare(t) in _STATE_WORDS for t in flipped.split()) and not (
-                len(given[0]) == 2 and given[0].isupper()
-            ):
+            if not any(
+                _bare(t) in NOT_NAMES or _bare(t) in _STATE_WORDS for t in flipped.split()
+            ) and not (len(given[0]) == 2 and given[0].isupper()):
                 text = flipped
                 quality = 0.9
             else:
@@ -144,7 +135,7 @@ def clean_person(raw: str) -> tuple[str, float] | None:
 
 def title_case(text: str) -> str:
     """As printed, but ALL CAPS (or all lower) turned into title case."""
-    text = re.sub(r"\s+", " ", text).strip(" :;,-–—|_*\"'“”")
+    text = re.sub(r"\s+", " ", text).strip(" :;,.-–—|_*\"'“”‘’")
     if text.isupper() or text.islower():
         small = {"of", "and", "in", "the", "for", "at", "on", "to", "a", "an"}
         out = []

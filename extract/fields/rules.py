@@ -22,6 +22,7 @@ from importlib import resources
 
 from rapidfuzz import fuzz, process
 from spacy.tokens import Doc
+from spacy.util import filter_spans
 
 from extract import dates
 from extract.fields import gazetteers
@@ -43,7 +44,7 @@ ISSUER_KINDS = {
 }
 NUMBER_RX = re.compile(r"[A-Z0-9][A-Z0-9.\-/]*[0-9][A-Z0-9.\-/]*", re.I)
 SCHEDULE_RX = re.compile(r"\b(?:[1-5]N?|I{1,3}N?|IV|V)\b")
-STATE_CODE_RX = re.compile(r"\b([A-Z]{2})\s+\d{5}(?:-\d{4})?\b")
+STATE_CODE_RX = re.compile(r"\b([A-Z]{2})[ ]+\d{5}(?:-\d{4})?\b")
 _BREAK = r"[ \t]*\n?[ \t]*"
 
 
@@ -128,7 +129,11 @@ def parse_value(field: str, text: str) -> tuple[str, float] | None:
         value = re.sub(r"\s*\(\d{4}\)$", "", value)
         if not value or len(value) < 3 or len(value.split()) > 12:
             return None
-        if sum(c.isdigit() for c in value) > 4 or dates.find_dates(value) or re.search(r"\d{5,}", value):
+        if (
+            sum(c.isdigit() for c in value) > 4
+            or dates.find_dates(value)
+            or re.search(r"\d{5,}", value)
+        ):
             return None
         return value, 1.0
     return None
@@ -149,7 +154,9 @@ def _parse_number(text: str) -> tuple[str, float] | None:
         t = tok.strip(".,;:()#")
         if not t:
             continue
-        if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.\-/]*", t) and (any(c.isdigit() for c in t) or (t.isupper() and len(t) <= 4)):
+        if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.\-/]*", t) and (
+            any(c.isdigit() for c in t) or (t.isupper() and len(t) <= 4)
+        ):
             if dates.find_dates(t):
                 if parts:
                     break
@@ -215,16 +222,35 @@ def from_labels(ctx: Context, values: list[LabelValue], wanted: set[str]) -> lis
         # ranges: "Dates of training: July 1, 2002 through June 30, 2003"
         if field in ("start_date", "issue_date", "expiration_date", "end_date"):
             found = dates.find_dates(lv.text)
-            if len(found) >= 2 and re.search(r"through|thru|to|until|-|–", lv.text[found[0].end : found[1].start]):
+            if len(found) >= 2 and re.search(
+                r"through|thru|to|until|-|–", lv.text[found[0].end : found[1].start]
+            ):
                 for fld, fd in zip(_range_fields(ctx.doc_type, field), found[:2], strict=False):
                     if fld and fld in wanted:
-                        out.append(Cand(fld, fd.for_field(fld).isoformat(), base, lv.start + fd.start, lv.start + fd.end, "label-range"))
+                        out.append(
+                            Cand(
+                                fld,
+                                fd.for_field(fld).isoformat(),
+                                base,
+                                lv.start + fd.start,
+                                lv.start + fd.end,
+                                "label-range",
+                            )
+                        )
                 continue
             if field == "end_date" and lv.hit.label in ("through", "to", "until"):
                 base *= 0.7
-        if lv.where == "inline" and field in ("issuer", "credential_title", "person_name", "referee_name", "jurisdiction"):
+        if lv.where == "inline" and field in (
+            "issuer",
+            "credential_title",
+            "person_name",
+            "referee_name",
+            "jurisdiction",
+        ):
             label_end = lv.hit.cell.words[lv.hit.word_index + lv.hit.n_words - 1].text
-            if not label_end.endswith((":", "#")) and not ctx.text[lv.start - 2 : lv.start].strip().endswith(":"):
+            if not label_end.endswith((":", "#")) and not ctx.text[
+                lv.start - 2 : lv.start
+            ].strip().endswith(":"):
                 continue  # "Program Director", "Course Location": a longer phrase, not a label
         parsed = parse_value(field, lv.text)
         if parsed is None:
@@ -256,8 +282,9 @@ _NAME_AFTER = re.compile(
     r"(?:this is to certify that|be it known that|know all (?:persons|men) by these presents that|(?:hereby )?certif(?:y|ies) that|conferred upon|has conferred on|presented to"
     r"|awarded to|is awarded to|(?:verif(?:y|ies)|confirm(?:s)?|attest(?:s)?) that|is hereby granted to"
     r"|(?:recommend|recommending|reference for|regarding|known|endorse)\s+(?:dr\.?|mr\.?|ms\.?|mrs\.?)"
+    r"|(?:recommendation|reference|support) (?:for|of|on behalf of)(?=\s+(?:dr\.?\s+|mr\.?\s+|ms\.?\s+|mrs\.?\s+)?[A-Z])"
     r"|certificate of (?:completion|achievement|participation) (?:to|for)|this certificate is presented to)"
-    rf"[\s:,]*{_BREAK}(?:dr\.?\s+)?(?P<v>[A-Z][^\n\t(]{{2,60}})",
+    rf"[\s:,]*{_BREAK}[_.*|'‘ ]{{0,4}}(?:dr\.?\s+)?(?P<v>[A-Z][^\n\t(]{{2,60}})",
     re.I,
 )
 _RE_LINE = re.compile(r"\b(?:RE|Re|Subject|Regarding)\s*:\s*(?P<v>[^\n\t]{4,120})")
@@ -275,56 +302,144 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
         for m in _RE_LINE.finditer(text):
             line = m.group("v")
             # "RE: Letter of Reference for Ingrid Tran": try the text after each separator
-            for sep in reversed(list(re.finditer(r"(?:\s[-–—:]\s|\bfor\b|\bof\b|\bre\b|:)\s*", line, re.I))):
+            for sep in reversed(
+                list(re.finditer(r"(?:\s[-–—:]\s|\bfor\b|\bof\b|\bre\b|:)\s*", line, re.I))
+            ):
                 res = clean_person(line[sep.end() :])
                 if res:
                     s0 = m.start("v") + sep.end()
-                    out.append(Cand("person_name", res[0], 0.85 * res[1], s0, m.end("v"), "sentence"))
+                    out.append(
+                        Cand("person_name", res[0], 0.85 * res[1], s0, m.end("v"), "sentence")
+                    )
                     break
         for rx, score in ((_NAME_AFTER, 0.85), (_NAME_BEFORE, 0.8)):
             for m in rx.finditer(text):
                 res = clean_person(m.group("v"))
                 if res:
-                    out.append(Cand("person_name", res[0], score * res[1], m.start("v"), m.end("v"), "sentence"))
+                    out.append(
+                        Cand(
+                            "person_name",
+                            res[0],
+                            score * res[1],
+                            m.start("v"),
+                            m.end("v"),
+                            "sentence",
+                        )
+                    )
     dt = ctx.doc_type
     # periods: "from X to Y", "X through Y", "effective X to Y"
     for f1, f2 in _period_matches(text):
         pair = _range_fields(dt, "start_date")
-        if dt in ("malpractice_insurance", "board_certification", "life_support_card", "medical_license", "nursing_license"):
+        if dt in (
+            "malpractice_insurance",
+            "board_certification",
+            "life_support_card",
+            "medical_license",
+            "nursing_license",
+        ):
             pair = ("issue_date", "expiration_date")
         for fld, fd in zip(pair, (f1, f2), strict=False):
             if fld and fld in wanted and fd is not None:
-                out.append(Cand(fld, fd.for_field(fld).isoformat(), 0.8 * (0.85 if fd.repaired else 1.0), fd.start, fd.end, "period"))
+                out.append(
+                    Cand(
+                        fld,
+                        fd.for_field(fld).isoformat(),
+                        0.8 * (0.85 if fd.repaired else 1.0),
+                        fd.start,
+                        fd.end,
+                        "period",
+                    )
+                )
     # contextual dates: a keyword before the date
     for fd in dates.find_dates(text):
         before = text[max(0, fd.start - 45) : fd.start].lower()
-        before = before.split("\n")[-1] if "\n" in before[-25:] else before
+        before = before.replace("\n", " ").replace("\t", " ")
         fld = _date_field_from_context(before, dt)
         if fld and fld in wanted:
-            out.append(Cand(fld, fd.for_field(fld).isoformat(), 0.6 * (0.85 if fd.repaired else 1.0), fd.start, fd.end, "date-context"))
+            out.append(
+                Cand(
+                    fld,
+                    fd.for_field(fld).isoformat(),
+                    0.6 * (0.85 if fd.repaired else 1.0),
+                    fd.start,
+                    fd.end,
+                    "date-context",
+                )
+            )
     # certificates and diplomas: the date printed is the date of issue, often in prose
-    if dt in ("diploma", "cme_certificate", "medical_license", "nursing_license", "board_certification", "life_support_card") and "issue_date" in wanted:
+    if (
+        dt
+        in (
+            "diploma",
+            "cme_certificate",
+            "medical_license",
+            "nursing_license",
+            "board_certification",
+            "life_support_card",
+        )
+        and "issue_date" in wanted
+    ):
         for fd in dates.find_dates(text):
             before = text[max(0, fd.start - 30) : fd.start].lower()
-            if re.search(r"\b(?:on|this|dated|given|awarded|conferred|date)\b[^\n]{0,12}$", before) or re.search(r"the\s*$", before):
-                out.append(Cand("issue_date", fd.for_field("issue_date").isoformat(), 0.55, fd.start, fd.end, "date-prose"))
+            if re.search(
+                r"\b(?:on|this|dated|given|awarded|conferred|date)\b[^\n]{0,12}$", before
+            ) or re.search(r"the\s*$", before):
+                out.append(
+                    Cand(
+                        "issue_date",
+                        fd.for_field("issue_date").isoformat(),
+                        0.55,
+                        fd.start,
+                        fd.end,
+                        "date-prose",
+                    )
+                )
+    # a diploma or certificate that prints one date: that is the date of issue
+    if dt in ("diploma", "cme_certificate") and "issue_date" in wanted:
+        distinct = {fd.value: fd for fd in dates.find_dates(text) if not fd.month_only}
+        if len(distinct) == 1:
+            fd = next(iter(distinct.values()))
+            out.append(Cand("issue_date", fd.value.isoformat(), 0.55, fd.start, fd.end, "only-date"))
     # a letter's date: a line that is only a date, near the top of the first page
-    if dt in ("reference_letter", "employment_verification", "training_certificate", "malpractice_insurance", "board_certification") and "issue_date" in wanted:
+    if (
+        dt
+        in (
+            "reference_letter",
+            "employment_verification",
+            "training_certificate",
+            "malpractice_insurance",
+            "board_certification",
+        )
+        and "issue_date" in wanted
+    ):
         top = ctx.layout.rows[: max(1, int(ctx.layout.first_page_rows * 0.45))]
         for row in top:
             t = row.text.strip()
             found = dates.find_dates(t)
-            if len(found) == 1 and len(t) - (found[0].end - found[0].start) <= 3 and not found[0].month_only:
+            if (
+                len(found) == 1
+                and len(t) - (found[0].end - found[0].start) <= 3
+                and not found[0].month_only
+            ):
                 s = row.cells[0].start
                 fld = "issue_date"
                 score = 0.8 if dt in ("reference_letter", "employment_verification") else 0.3
-                out.append(Cand(fld, found[0].value.isoformat(), score, s + found[0].start, s + found[0].end, "letter-date"))
+                out.append(
+                    Cand(
+                        fld,
+                        found[0].value.isoformat(),
+                        score,
+                        s + found[0].start,
+                        s + found[0].end,
+                        "letter-date",
+                    )
+                )
                 break
     if "credential_title" in wanted:
         out.extend(_titles_from_text(ctx))
     if "credit_hours" in wanted:
         for m in re.finditer(
-            r"(?P<v>\d{1,3}(?:\.\d{1,2})?)\s*(?:\(|\n)?\s*(?:AMA PRA Category 1 Credits?|Category 1 Credits?|(?:nursing )?contact hours?|credit hours?|credits?|CME credits?|CE credits?|hours of (?:CME|CE|credit))",
+            r"(?<!category )(?<!category)(?P<v>\d{1,3}(?:\.\d{1,2})?)\s*(?:\(|\n)?\s*(?:(?:[A-Z]{2,6}\s+)?(?:PRA\s+)?Category 1(?:\s+CME)? Credits?|(?:nursing )?contact hours?|credit hours?|credits?|CME credits?|CE credits?|hours of (?:CME|CE|credit))",
             text,
             re.I,
         ):
@@ -332,14 +447,31 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
             score = 0.5 if "maximum" in before else 0.75
             parsed = parse_value("credit_hours", m.group("v"))
             if parsed:
-                out.append(Cand("credit_hours", parsed[0], score, m.start("v"), m.end("v"), "sentence"))
+                out.append(
+                    Cand("credit_hours", parsed[0], score, m.start("v"), m.end("v"), "sentence")
+                )
     if "issuer" in wanted:
         for rx, score in (
-            (r"(?:^|\n)(?:(?:the|at)\s+)?(?P<v>[A-Z][A-Za-z&.' \-]{2,60}?)\s+(?:hereby\s+)?(?:confirms|certifies|verifies)\s+(?:that|the)", 0.7),
-            (r"insured by\s+(?P<v>[A-Z][A-Za-z&.,' \-]{2,60}?)\s+(?:under|with|through|policy)", 0.8),
-            (r"(?:employed by|employment with|worked at|on staff at)\s+(?P<v>[A-Z][A-Za-z&.,' \-]{2,60}?)(?:\s+(?:from|as|since|in)\b|[.,\n])", 0.7),
-            (r"(?:training|residency|fellowship|program|internship)(?: training)? in [A-Z][A-Za-z &/\-]+? at\s+(?P<v>[A-Z][A-Za-z&.,' \-\n]{2,80}?)[.,](?:\s|$)", 0.8),
-            (r"(?P<v>[A-Z][A-Za-z&' \-]{2,80}?)\s+(?:designates this|is accredited by|is accredited as|has reviewed and approved)", 0.7),
+            (
+                r"(?:^|\n)(?:(?:the|at)\s+)?(?P<v>[A-Z][A-Za-z&.' \-]{2,60}?)\s+(?:hereby\s+)?(?:confirms|certifies|verifies)\s+(?:that|the)",
+                0.7,
+            ),
+            (
+                r"insured by\s+(?P<v>[A-Z][A-Za-z&.,' \-]{2,60}?)\s+(?:under|with|through|policy)",
+                0.8,
+            ),
+            (
+                r"(?:employed by|employment with|worked at|on staff at)\s+(?P<v>[A-Z][A-Za-z&.,' \-\n]{2,60}?)(?:\s+(?:from|as|since|in)\b|[.,])",
+                0.7,
+            ),
+            (
+                r"(?:training|residency|fellowship|program|internship)(?: training)? in [A-Z][A-Za-z &/\-]+? at\s+(?P<v>[A-Z][A-Za-z&.,' \-\n]{2,80}?)[.,](?:\s|$)",
+                0.8,
+            ),
+            (
+                r"(?P<v>[A-Z][A-Za-z&' \-]{2,80}?)\s+(?:designates this|is accredited by|is accredited as|has reviewed and approved)",
+                0.7,
+            ),
         ):
             for m in re.finditer(rx, text):
                 v = title_case(m.group("v").replace("\n", " "))
@@ -354,7 +486,9 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
         ):
             parsed = _parse_number(m.group("v"))
             if parsed:
-                out.append(Cand("credential_number", parsed[0], 0.8, m.start("v"), m.end("v"), "sentence"))
+                out.append(
+                    Cand("credential_number", parsed[0], 0.8, m.start("v"), m.end("v"), "sentence")
+                )
     if "referee_name" in wanted:
         out.extend(_signature(ctx))
     if "jurisdiction" in wanted and dt == "dea_registration":
@@ -362,7 +496,9 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
     return out
 
 
-_PERIOD_RX = re.compile(r"(?:from|effective|between|period(?: of)?|dates?(?: of \w+)?:?)?\s*$", re.I)
+_PERIOD_RX = re.compile(
+    r"(?:from|effective|between|period(?: of)?|dates?(?: of \w+)?:?)?\s*$", re.I
+)
 
 
 def _period_matches(text: str) -> list[tuple[dates.FoundDate, dates.FoundDate | None]]:
@@ -370,7 +506,9 @@ def _period_matches(text: str) -> list[tuple[dates.FoundDate, dates.FoundDate | 
     out: list[tuple[dates.FoundDate, dates.FoundDate | None]] = []
     for a, b in zip(found, found[1:], strict=False):
         between = text[a.end : b.start]
-        if len(between) <= 12 and re.fullmatch(r"[\s,]*(?:through|thru|to|until|till|and|-|–|—)[\s,]*", between, re.I):
+        if len(between) <= 12 and re.fullmatch(
+            r"[\s,]*(?:through|thru|to|until|till|and|-|–|—)[\s,]*", between, re.I
+        ):
             out.append((a, b))
     for a in found:
         after = text[a.end : a.end + 25]
@@ -383,7 +521,10 @@ _CONTEXT_WORDS: list[tuple[str, str]] = [
     (r"expir|valid (?:until|through|thru)|good through|renew|lapse|expires", "expiration_date"),
     (r"start|hire|began|commenc|since|appointed", "start_date"),
     (r"separat|terminat|last day|resign|left", "end_date"),
-    (r"issued|issue date|effective|conferred|granted|certified|completed|completion|awarded|dated|given at|date:", "issue_date"),
+    (
+        r"issued|issue date|effective|conferred|granted|certified|completed|completion|awarded|dated|given at|date:",
+        "issue_date",
+    ),
 ]
 
 
@@ -391,7 +532,11 @@ def _date_field_from_context(before: str, doc_type: str) -> str | None:
     tail = before[-30:]
     for rx, fld in _CONTEXT_WORDS:
         if re.search(rx, tail):
-            if fld == "issue_date" and doc_type == "training_certificate" and "completed" not in tail:
+            if (
+                fld == "issue_date"
+                and doc_type == "training_certificate"
+                and "completed" not in tail
+            ):
                 return None
             return fld
     return None
@@ -414,17 +559,39 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
                     if i < 0:
                         continue
                     alone = len(low) <= len(name) + 3
-                    after_as = re.search(r"(?:as an?|license to practice as an?|licensed as an?)\s*$", low[:i])
+                    after_as = re.search(
+                        r"(?:as an?|license to practice as an?|licensed as an?)\s*$", low[:i]
+                    )
                     score = 0.8 if alone else 0.7 if after_as else 0.0
                     if score:
-                        out.append(Cand("credential_title", title_case(t[i : i + len(name)]), score, cell.start + i, cell.start + i + len(name), "title-list"))
+                        out.append(
+                            Cand(
+                                "credential_title",
+                                title_case(t[i : i + len(name)]),
+                                score,
+                                cell.start + i,
+                                cell.start + i + len(name),
+                                "title-list",
+                            )
+                        )
                     break
     if dt == "diploma":
         for pat in _titles()["degree_patterns"]:
             for m in re.finditer(pat, text):
                 v = re.sub(r"\s+(?:and|of|in|&)$", "", m.group(0))
-                alone = text[m.end() : m.end() + 1] in ("\n", "\t", "") and text[max(0, m.start() - 1) : m.start()] in ("\n", "\t", "")
-                out.append(Cand("credential_title", title_case(v), 0.85 if alone else 0.6, m.start(), m.start() + len(v), "degree"))
+                alone = text[m.end() : m.end() + 1] in ("\n", "\t", "") and text[
+                    max(0, m.start() - 1) : m.start()
+                ] in ("\n", "\t", "")
+                out.append(
+                    Cand(
+                        "credential_title",
+                        title_case(v),
+                        0.85 if alone else 0.6,
+                        m.start(),
+                        m.start() + len(v),
+                        "degree",
+                    )
+                )
     if dt == "training_certificate":
         for m in re.finditer(
             r"(?:residency|fellowship|internship|program|training|education)(?: training| program)?\s+in\s+(?:the\s+(?:specialty|field)\s+of\s+)?(?P<v>[A-Z][A-Za-z&/\-]+(?:[ \n](?:and|of|&|[A-Z][A-Za-z&/\-]+))*)",
@@ -432,12 +599,45 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
         ):
             v = re.sub(r"\s+(?:and|of|&|At|From)$", "", m.group("v").replace("\n", " "))
             v = re.split(r"\s+(?:At|From|Program|Training)\b", v)[0]
-            out.append(Cand("credential_title", title_case(v), 0.8, m.start("v"), m.start("v") + len(v), "sentence"))
+            out.append(
+                Cand(
+                    "credential_title",
+                    title_case(v),
+                    0.8,
+                    m.start("v"),
+                    m.start("v") + len(v),
+                    "sentence",
+                )
+            )
     if dt in ("board_certification", "training_certificate"):
-        for m in re.finditer(r"certified by (?:the )?[A-Z][^.]{5,120}?\s+in\s+(?P<v>[A-Z][A-Za-z&/\-()]+(?:[ ](?:and|of|&|[A-Z(][A-Za-z&/\-()]+))*)", text):
-            out.append(Cand("credential_title", title_case(m.group("v")), 0.75, m.start("v"), m.end("v"), "sentence"))
-        for m in re.finditer(r"(?:certified in|specialty of|in the specialty|certification in|diplomate in)\s+(?:the\s+)?(?P<v>[A-Z][A-Za-z&/\-()]+(?:[ ](?:and|of|&|[A-Z(][A-Za-z&/\-()]+))*)", text):
-            out.append(Cand("credential_title", title_case(m.group("v")), 0.8, m.start("v"), m.end("v"), "sentence"))
+        for m in re.finditer(
+            r"certified by (?:the )?[A-Z][^.]{5,120}?\s+in\s+(?P<v>[A-Z][A-Za-z&/\-()]+(?:[ ](?:and|of|&|[A-Z(][A-Za-z&/\-()]+))*)",
+            text,
+        ):
+            out.append(
+                Cand(
+                    "credential_title",
+                    title_case(m.group("v")),
+                    0.75,
+                    m.start("v"),
+                    m.end("v"),
+                    "sentence",
+                )
+            )
+        for m in re.finditer(
+            r"(?:certified in|specialty of|in the specialty|certification in|diplomate in)\s+(?:the\s+)?(?P<v>[A-Z][A-Za-z&/\-()]+(?:[ ](?:and|of|&|[A-Z(][A-Za-z&/\-()]+))*)",
+            text,
+        ):
+            out.append(
+                Cand(
+                    "credential_title",
+                    title_case(m.group("v")),
+                    0.8,
+                    m.start("v"),
+                    m.end("v"),
+                    "sentence",
+                )
+            )
     if dt in ("board_certification", "training_certificate"):
         specs = g.specialties
         for row in ctx.layout.rows:
@@ -445,26 +645,95 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
                 t = cell.text.strip()
                 if not 4 <= len(t) <= 70:
                     continue
-                best = process.extractOne(t, specs, scorer=fuzz.ratio, score_cutoff=90 if cell.page in ctx.ocr_pages else 97)
+                best = process.extractOne(
+                    t,
+                    specs,
+                    scorer=fuzz.ratio,
+                    score_cutoff=90 if cell.page in ctx.ocr_pages else 97,
+                )
                 if best:
-                    out.append(Cand("credential_title", title_case(t) if best[1] >= 97 else best[0], 0.8 * best[1] / 100, cell.start, cell.end, "specialty"))
+                    out.append(
+                        Cand(
+                            "credential_title",
+                            title_case(t) if best[1] >= 97 else best[0],
+                            0.8 * best[1] / 100,
+                            cell.start,
+                            cell.end,
+                            "specialty",
+                        )
+                    )
     if dt == "life_support_card":
         for c in g.courses:
-            for m in re.finditer(rf"\b(?:{re.escape(c['name'])}|{re.escape(c['abbr'])})(?:\s*\(({re.escape(c['abbr'])})\))?(?P<p>[ ]+Provider)?\b", text, re.I):
+            for m in re.finditer(
+                rf"\b(?:{re.escape(c['name'])}|{re.escape(c['abbr'])})(?:\s*\(({re.escape(c['abbr'])})\))?(?P<p>[ ]+Provider)?\b",
+                text,
+                re.I,
+            ):
                 v = m.group(0)
-                alone = text[m.end() : m.end() + 1] in ("\n", "\t", "") and text[max(0, m.start() - 1) : m.start()] in ("\n", "\t", "")
+                alone = text[m.end() : m.end() + 1] in ("\n", "\t", "") and text[
+                    max(0, m.start() - 1) : m.start()
+                ] in ("\n", "\t", "")
                 score = 0.85 if alone else 0.55
-                out.append(Cand("credential_title", title_case(re.sub(r"\s*\([A-Z]+\)", "", v)) if not v.isupper() or len(v) > 6 else v, score, m.start(), m.end(), "course"))
+                out.append(
+                    Cand(
+                        "credential_title",
+                        title_case(re.sub(r"\s*\([A-Z]+\)", "", v))
+                        if not v.isupper() or len(v) > 6
+                        else v,
+                        score,
+                        m.start(),
+                        m.end(),
+                        "course",
+                    )
+                )
     if dt == "employment_verification":
-        for m in re.finditer(r"(?:employed|served|worked|works|working)\s+(?:here\s+|with us\s+|(?:at|by|with) [^\n]{0,60}?)?as\s+(?:an?\s+)?(?P<v>[A-Z][A-Za-z/&\-]+(?:[ \n](?:of|and|&|[A-Z][A-Za-z/&\-]+|I{1,3}|IV))*)", text):
-            out.append(Cand("credential_title", title_case(m.group("v")), 0.8, m.start("v"), m.end("v"), "sentence"))
-        for m in re.finditer(r"(?:position|title) of\s+(?:an?\s+)?(?P<v>[A-Z][A-Za-z/&\-]+(?:[ ](?:of|and|&|[A-Z][A-Za-z/&\-]+|I{1,3}|IV))*)", text):
-            out.append(Cand("credential_title", title_case(m.group("v")), 0.8, m.start("v"), m.end("v"), "sentence"))
+        for m in re.finditer(
+            r"(?:employed|served|worked|works|working)\s+(?:here\s+|with us\s+|(?:at|by|with) [^\t]{0,60}?)?as\s+(?:an?\s+)?(?P<v>[A-Z][A-Za-z/&\-]+(?:[ \n](?:of|and|&|[A-Z][A-Za-z/&\-]+|I{1,3}|IV))*)",
+            text,
+        ):
+            out.append(
+                Cand(
+                    "credential_title",
+                    title_case(m.group("v")),
+                    0.8,
+                    m.start("v"),
+                    m.end("v"),
+                    "sentence",
+                )
+            )
+        for m in re.finditer(
+            r"(?:position|title) of\s+(?:an?\s+)?(?P<v>[A-Z][A-Za-z/&\-]+(?:[ ](?:of|and|&|[A-Z][A-Za-z/&\-]+|I{1,3}|IV))*)",
+            text,
+        ):
+            out.append(
+                Cand(
+                    "credential_title",
+                    title_case(m.group("v")),
+                    0.8,
+                    m.start("v"),
+                    m.end("v"),
+                    "sentence",
+                )
+            )
     if dt == "cme_certificate":
-        for m in re.finditer(r"(?:participated in|completed|attended|for the activity|entitled|titled|completion of)\s*(?:the\s+)?(?:activity\s+)?[:\n\t ]\s*[\"“]?(?P<v>[A-Z0-9][^\n\t\"”]{5,110}?)[\"”]?\s*(?:\n|\t|$|,? (?:on|held|and is|designated|for a|from))", text):
+        for m in re.finditer(
+            r"(?:participated in|completed|attended|for the activity|entitled|titled|completion of)"
+            r"(?:[ ][a-z][a-z\-]*){0,6}[ ]*(?:[:\n\t]|[ ][\"“])\s*[\"“]?"
+            r"(?P<v>[A-Z0-9][^\n\t\"”]{5,110}?)[\"”]?\s*(?:\n|\t|$|,? (?:on|held|and is|designated|for a|from))",
+            text,
+        ):
             v = m.group("v").strip(" .")
             if not re.search(r"\b(?:requirements|credits?|hours)\b", v, re.I):
-                out.append(Cand("credential_title", title_case(v), 0.75, m.start("v"), m.start("v") + len(v), "sentence"))
+                out.append(
+                    Cand(
+                        "credential_title",
+                        title_case(v),
+                        0.75,
+                        m.start("v"),
+                        m.start("v") + len(v),
+                        "sentence",
+                    )
+                )
     return out
 
 
@@ -472,7 +741,13 @@ def from_leftovers(ctx: Context, wanted: set[str], taken: list[Cand]) -> list[Ca
     """Cards and wall certificates print bare values: a date on its own line, a number on
     its own line. Weak evidence, used when nothing labelled says otherwise."""
     out: list[Cand] = []
-    if ctx.doc_type not in ("medical_license", "nursing_license", "board_certification", "life_support_card"):
+    if ctx.doc_type not in (
+        "medical_license",
+        "nursing_license",
+        "board_certification",
+        "life_support_card",
+        "dea_registration",
+    ):
         return out
     used = [(c.start, c.end) for c in taken]
     bare_dates = []
@@ -487,17 +762,62 @@ def from_leftovers(ctx: Context, wanted: set[str], taken: list[Cand]) -> list[Ca
         last = max(bare_dates, key=lambda f: f.value)
         if last.value > first.value:
             if "issue_date" in wanted:
-                out.append(Cand("issue_date", first.for_field("issue_date").isoformat(), 0.45, first.start, first.end, "bare-date"))
+                out.append(
+                    Cand(
+                        "issue_date",
+                        first.for_field("issue_date").isoformat(),
+                        0.45,
+                        first.start,
+                        first.end,
+                        "bare-date",
+                    )
+                )
             if "expiration_date" in wanted:
-                out.append(Cand("expiration_date", last.for_field("expiration_date").isoformat(), 0.45, last.start, last.end, "bare-date"))
+                out.append(
+                    Cand(
+                        "expiration_date",
+                        last.for_field("expiration_date").isoformat(),
+                        0.45,
+                        last.start,
+                        last.end,
+                        "bare-date",
+                    )
+                )
+    elif (
+        len(bare_dates) == 1 and ctx.doc_type == "dea_registration" and "expiration_date" in wanted
+    ):
+        only = bare_dates[0]
+        out.append(
+            Cand(
+                "expiration_date",
+                only.for_field("expiration_date").isoformat(),
+                0.4,
+                only.start,
+                only.end,
+                "bare-date",
+            )
+        )
     if "credential_number" in wanted:
         for row in ctx.layout.rows[: ctx.layout.first_page_rows]:
             for cell in row.cells:
                 t = cell.text.strip(" .:;|")
-                if re.fullmatch(r"[A-Z]{0,3}[\-. ]?\d[\d.\-]{3,12}", t) and not dates.find_dates(t) and sum(c.isdigit() for c in t) >= 4:
+                if (
+                    re.fullmatch(r"[A-Z]{0,3}[\-. ]?\d[\d.\-]{3,12}", t)
+                    and not dates.find_dates(t)
+                    and sum(c.isdigit() for c in t) >= 4
+                ):
                     parsed = _parse_number(t)
                     if parsed:
-                        out.append(Cand("credential_number", parsed[0], 0.4, cell.start, cell.end, "bare-number"))
+                        out.append(
+                            Cand(
+                                "credential_number",
+                                parsed[0],
+                                0.4,
+                                cell.start,
+                                cell.end,
+                                "bare-number",
+                            )
+                        )
     return out
 
 
@@ -505,24 +825,53 @@ def _signature(ctx: Context) -> list[Cand]:
     out: list[Cand] = []
     rows = ctx.layout.rows
     for i, row in enumerate(rows):
-        if re.match(r"\s*(?:sincerely|respectfully|regards|best regards|kind regards|cordially|yours truly|very truly yours|with regards)\b", row.text, re.I):
+        if re.match(
+            r"\s*(?:sincerely|respectfully|regards|best regards|kind regards|cordially|yours truly|very truly yours|with regards)\b",
+            row.text,
+            re.I,
+        ):
             for j in range(i + 1, min(i + 5, len(rows))):
                 cell = rows[j].cells[0]
                 res = clean_person(cell.text)
                 if res:
-                    out.append(Cand("referee_name", res[0], 0.85 * res[1], cell.start, cell.end, "signature"))
+                    out.append(
+                        Cand(
+                            "referee_name", res[0], 0.85 * res[1], cell.start, cell.end, "signature"
+                        )
+                    )
                     # the referee's organisation is often two lines down
                     for k in range(j + 1, min(j + 4, len(rows))):
-                        t = rows[k].cells[0].text
-                        if _org_like(t) and not _ROLE_WORDS.search(t):
-                            out.append(Cand("issuer", title_case(t), 0.85, rows[k].cells[0].start, rows[k].cells[0].end, "signature-org"))
+                        org_cells = [c for c in rows[k].cells if _org_like(c.text)]
+                        if not org_cells:
+                            continue
+                        t = org_cells[0].text
+                        if not _ROLE_WORDS.search(t) and not _DEPARTMENT.match(t):
+                            out.append(
+                                Cand(
+                                    "issuer",
+                                    title_case(t),
+                                    0.85,
+                                    org_cells[0].start,
+                                    org_cells[0].end,
+                                    "signature-org",
+                                )
+                            )
                             break
                     break
             break
     return out
 
 
-_ROLE_WORDS = re.compile(r"\b(?:director|president|dean|chair|chief|manager|officer|coordinator|head|professor|physician|nurse|department of)\b", re.I)
+_DEPARTMENT = re.compile(
+    r"\s*(?:medical staff|office of|department of|division of|human resources|credentialing|"
+    r"graduate medical education|policyholder services|underwriting|staff services|"
+    r"continuing (?:medical )?education|medical education|nursing education)\b",
+    re.I,
+)
+_ROLE_WORDS = re.compile(
+    r"\b(?:director|president|dean|chair|chief|manager|officer|coordinator|head|professor|physician|nurse|department of)\b",
+    re.I,
+)
 
 
 def _address_state(ctx: Context) -> list[Cand]:
@@ -539,20 +888,32 @@ def _address_state(ctx: Context) -> list[Cand]:
 # ---------------------------------------------------------------- gazetteers and layout
 
 
+_ORG_WORDS = re.compile(
+    r"\b(?:board|university|college|hospital|health|healthcare|clinic|medical center|institute|"
+    r"school|education|center|centre|association|society|academy|foundation|council|commission|"
+    r"department|company|corporation|services|group|associates|partners|medicine|insurance|"
+    r"mutual|network|system|physicians|regulation|registry|administration)\b",
+    re.I,
+)
+
+
 def _org_like(text: str) -> bool:
+    """Capitalised words naming an organisation (known suffix, prefix or keyword)."""
     t = text.strip()
     if not 4 <= len(t) <= 90 or sum(c.isdigit() for c in t) > 0:
         return False
     words = t.split()
     if not 1 <= len(words) <= 12:
         return False
-    caps = sum(1 for w in words if w[:1].isupper() or w.lower() in ("of", "and", "&", "the", "for", "at", "in"))
-    if caps < len(words):
+    small = ("of", "and", "&", "the", "for", "at", "in", "on")
+    if sum(1 for w in words if w[:1].isupper() or w.lower() in small) < len(words):
         return False
     g = gazetteers.load()
     low = t.lower().rstrip(".,")
-    return any(low.endswith(s.lower()) for s in g.org_suffixes) or any(low.startswith(p.lower()) for p in g.org_prefixes) or any(
-        k in low for k in ("board", "university", "college", "hospital", "health", "clinic", "medical center", "institute", "school")
+    return (
+        any(low.endswith(s.lower()) for s in g.org_suffixes)
+        or any(low.startswith(p.lower()) for p in g.org_prefixes)
+        or bool(_ORG_WORDS.search(low))
     )
 
 
@@ -566,9 +927,8 @@ def from_gazetteers(ctx: Context) -> list[Cand]:
     out: list[Cand] = []
     n_rows = len(ctx.layout.rows)
     seen: set[int] = set()
-    for span in ctx.doc.spans.get("gazetteer", []):
-        if span.label_ not in kinds:
-            continue
+    spans = [sp for sp in ctx.doc.spans.get("gazetteer", []) if sp.label_ in kinds]
+    for span in filter_spans(spans):  # the longest name wins: "... Medicine and Surgery"
         entry = g.by_lower.get(span.text.lower())
         if entry is None:
             continue
@@ -577,7 +937,12 @@ def from_gazetteers(ctx: Context) -> list[Cand]:
         cell = ctx.layout.cell_at(start)
         value = entry.name
         score = 0.88
-        if ctx.doc_type not in ("medical_license", "nursing_license", "life_support_card", "board_certification"):
+        if ctx.doc_type not in (
+            "medical_license",
+            "nursing_license",
+            "life_support_card",
+            "board_certification",
+        ):
             # "Vanderbilt University Medical Center Nursing Education": the printed name is longer
             m = _LONGER.match(ctx.text, end)
             if m and m.group(0).strip():
@@ -607,9 +972,27 @@ def from_gazetteers(ctx: Context) -> list[Cand]:
                 best = process.extractOne(t, names, scorer=fuzz.ratio, score_cutoff=85)
                 if best and best[1] < 100:
                     entry = g.by_lower[best[0].lower()]
-                    out.append(Cand("issuer", entry.name, 0.6 + 0.3 * (best[1] - 85) / 15, cell.start, cell.end, "gazetteer-fuzzy"))
+                    out.append(
+                        Cand(
+                            "issuer",
+                            entry.name,
+                            0.6 + 0.3 * (best[1] - 85) / 15,
+                            cell.start,
+                            cell.end,
+                            "gazetteer-fuzzy",
+                        )
+                    )
                     if entry.state and ctx.doc_type in ("medical_license", "nursing_license"):
-                        out.append(Cand("jurisdiction", entry.state, 0.8, cell.start, cell.end, "gazetteer-state"))
+                        out.append(
+                            Cand(
+                                "jurisdiction",
+                                entry.state,
+                                0.8,
+                                cell.start,
+                                cell.end,
+                                "gazetteer-state",
+                            )
+                        )
     return out
 
 
@@ -623,16 +1006,33 @@ def from_layout(ctx: Context, wanted: set[str]) -> list[Cand]:
         for i, row in enumerate(rows[: max(3, first // 3)]):
             for cell in row.cells:
                 t = cell.text.strip()
-                if _org_like(t):
+                # a logo read as a stray letter or an acronym before the name: "B Mercy ..."
+                t = re.sub(r"^(?:[A-Z]{1,5}|[^A-Za-z]+)\s+(?=[A-Z][a-z])", "", t)
+                if _org_like(t) and not _DEPARTMENT.match(t):
                     low = t.lower()
                     score = 0.62 - 0.03 * i
-                    if dt in ("medical_license", "nursing_license") and not re.search(r"board|department|commission|division|regulation|licens", low):
+                    if dt in ("medical_license", "nursing_license") and not re.search(
+                        r"board|department|commission|division|regulation|licens", low
+                    ):
                         continue
-                    if dt == "diploma" and not re.search(r"universit|college|school|institute", low):
+                    if dt == "diploma" and not re.search(
+                        r"universit|college|school|institute", low
+                    ):
                         continue
-                    if dt == "board_certification" and not re.search(r"board|commission|certification|council|center", low):
+                    if dt == "board_certification" and not re.search(
+                        r"board|commission|certification|council|center", low
+                    ):
                         continue
-                    out.append(Cand("issuer", title_case(t), max(score, 0.4), cell.start, cell.end, "letterhead"))
+                    out.append(
+                        Cand(
+                            "issuer",
+                            title_case(t),
+                            max(score, 0.4),
+                            cell.start,
+                            cell.end,
+                            "letterhead",
+                        )
+                    )
     if "jurisdiction" in wanted and dt in ("medical_license", "nursing_license"):
         for m in re.finditer(r"(?:STATE|COMMONWEALTH) OF ([A-Z][A-Za-z ]{3,25})", ctx.text, re.I):
             code = gazetteers.state_in(m.group(1))

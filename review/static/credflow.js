@@ -133,6 +133,9 @@
     sheet.style.transform = view.rotation ? `rotate(${view.rotation}deg)` : "";
     const out = $("#zoom-level");
     if (out) out.textContent = `${Math.round(view.zoom * 100)}%`;
+    // keep the focused field's box in sight at the new size
+    const focused = boxesLayer && $(".box-focus", boxesLayer);
+    if (focused) scrollBoxIntoView(focused);
   }
 
   const ZOOMS = [0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 2.5, 3, 4];
@@ -588,7 +591,10 @@
     }
   });
 
-  /* -- toolbar buttons -- */
+  /* -- toolbar buttons: a click on them leaves the caret in the field being checked -- */
+  document.addEventListener("mousedown", (ev) => {
+    if (ev.target.closest("[data-view], [data-goto-page]")) ev.preventDefault();
+  });
   document.addEventListener("click", (ev) => {
     const t = ev.target.closest("[data-view]");
     if (t) {

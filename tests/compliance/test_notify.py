@@ -155,7 +155,7 @@ def test_crash_between_send_and_mark(db: Database, smtp: SmtpServer, tmp_path: P
     claimed = notify.claim(db, "crashed-worker", t0, opts, config)
     assert len(claimed) == 1
     with db.session() as s:
-        row = s.get(OutboxMessage, claimed[0])
+        row = s.get(OutboxMessage, claimed[0].id)
         assert row is not None and row.status == "sending" and row.message_id
         fixed_id = row.message_id
 
@@ -168,7 +168,7 @@ def test_crash_between_send_and_mark(db: Database, smtp: SmtpServer, tmp_path: P
     assert notify.send_outbox(db, config, opts, clock=lambda: after).sent == 0
     assert [m["Message-ID"] for m in smtp.messages] == [fixed_id]
     with db.session() as s:
-        row = s.get(OutboxMessage, claimed[0])
+        row = s.get(OutboxMessage, claimed[0].id)
         assert row is not None and (row.status, row.attempts, row.lease_owner) == ("sent", 2, None)
 
 
@@ -306,3 +306,36 @@ def test_notify_command(smtp: SmtpServer, tmp_path: Path, monkeypatch: pytest.Mo
     assert "cli@example.org" not in status.output  # no personal values printed
     bad = runner.invoke(app, ["notify", "--data-dir", str(data), "--date", "2026-13-01"])
     assert bad.exit_code != 0
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtp_login_with_the_settings_user(tmp_path: Path) -> None:
+    """CREDFLOW_SMTP_USER / _PASSWORD: the server sees the login before any message."""
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    logins: list[tuple[str, str]] = []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        if isinstance(data, LoginPassword):
+            logins.append((data.login.decode(), data.password.decode()))
+            return AuthResult(success=data.password == b"s3cret")
+        return AuthResult(success=False)
+
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_require_tls=False, auth_required=True)  # fmt: skip
+    controller.start()
+    try:
+        config = SmtpConfig(port=port, user="credflow", password="s3cret")
+        from compliance.mail import SmtpSender, build_message
+
+        with SmtpSender(config) as sender:
+            sender.send(build_message(config, recipient="a@example.org", subject="Grüße",
+                                      body="héllo\n", message_id=config.new_message_id(),
+                                      sent_at=datetime.now(UTC)))  # fmt: skip
+    finally:
+        controller.stop()
+    assert logins[0] == ("credflow", "s3cret")
+    (msg,) = sink.messages
+    assert msg["Subject"] == "Grüße" and msg.get_content() == "héllo\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from models import Database, Document, Provider
+from models import Credential, Database, Document, Provider
 from tests.compliance.test_removal_api import bearer, form_token, records_app, signed_in
 
 
@@ -19,9 +19,21 @@ def test_reference_routes(db: Database, tmp_path: Path) -> None:
         p = Provider(name="Ada Quill")
         s.add(p)
         s.flush()
-        letter = Document(sha256="e" * 64, filename="helm.pdf", provider_id=p.id)
-        s.add(letter)
+        other = Document(sha256="f" * 64, filename="other.pdf", provider_id=p.id)
+        letter = Document(
+            sha256="e" * 64, filename="helm.pdf", provider_id=p.id, doc_type="reference_letter"
+        )
+        s.add_all([other, letter])
         s.flush()
+        # the approved letter names the referee: the page preselects it for the request
+        s.add(
+            Credential(
+                provider_id=p.id,
+                document_id=letter.id,
+                doc_type="reference_letter",
+                referee_name="Boris Helm",
+            )
+        )
         provider_id, letter_id = p.id, letter.id
     client = TestClient(app)
     coordinator = bearer(tokens, "coordinator")
@@ -77,6 +89,7 @@ def test_reference_routes(db: Database, tmp_path: Path) -> None:
     assert "Lakeside Clinic" in page
     request_id = re.search(r'action="/references/(\d+)/received"', page)
     assert request_id
+    assert f'<option value="{letter_id}" selected>' in page
     done = browser.post(
         f"/references/{request_id.group(1)}/received",
         data={"csrf_token": token, "document_id": str(letter_id), "provider_id": str(provider_id)},

@@ -19,7 +19,9 @@ def _page(lines: list[str]) -> Page:
     for n, line in enumerate(lines):
         x = 0.1
         for t in line.split():
-            words.append(Word(t, 1.0, (x, 0.05 + 0.03 * n, x + 0.01 * len(t), 0.07 + 0.03 * n), 0, n))
+            words.append(
+                Word(t, 1.0, (x, 0.05 + 0.03 * n, x + 0.01 * len(t), 0.07 + 0.03 * n), 0, n)
+            )
             x += 0.01 * len(t) + 0.01
     return Page(1, 612, 792, "text", words)
 
@@ -27,11 +29,37 @@ def _page(lines: list[str]) -> Page:
 @pytest.mark.parametrize(
     ("lines", "doc_type"),
     [
-        (["Texas Board of Nursing", "Registered Nurse", "License No. 812345", "Expires 05/31/2027"], "nursing_license"),
-        (["CONTROLLED SUBSTANCE REGISTRATION CERTIFICATE", "DRUG ENFORCEMENT ADMINISTRATION", "BS1234563"], "dea_registration"),
-        (["American Board of Internal Medicine", "certifies that", "Jane Roe, MD", "is a Diplomate"], "board_certification"),
+        (
+            [
+                "Texas Board of Nursing",
+                "Registered Nurse",
+                "License No. 812345",
+                "Expires 05/31/2027",
+            ],
+            "nursing_license",
+        ),
+        (
+            [
+                "CONTROLLED SUBSTANCE REGISTRATION CERTIFICATE",
+                "DRUG ENFORCEMENT ADMINISTRATION",
+                "BS1234563",
+            ],
+            "dea_registration",
+        ),
+        (
+            [
+                "American Board of Internal Medicine",
+                "certifies that",
+                "Jane Roe, MD",
+                "is a Diplomate",
+            ],
+            "board_certification",
+        ),
         # OCR damage: letters confused and words broken
-        (["Amerlcan Heart Associatlon", "Basic Life Supp0rt Provider", "Issue Date 1/2/2024"], "life_support_card"),
+        (
+            ["Amerlcan Heart Associatlon", "Basic Life Supp0rt Provider", "Issue Date 1/2/2024"],
+            "life_support_card",
+        ),
         (["INVOICE", "Bill To", "Subtotal $120.00", "Total due $130.00"], "other"),
     ],
 )
@@ -41,14 +69,30 @@ def test_cues_decide_type(lines: list[str], doc_type: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["doc_0013.pdf", "doc_0016.pdf", "doc_0026.pdf", "doc_0036.pdf", "doc_0066.pdf", "doc_0107.pdf", "doc_0033.png", "doc_0108.pdf"]
+    "name",
+    [
+        "doc_0013.pdf",
+        "doc_0016.pdf",
+        "doc_0026.pdf",
+        "doc_0036.pdf",
+        "doc_0066.pdf",
+        "doc_0107.pdf",
+        "doc_0033.png",
+        "doc_0108.pdf",
+    ],
 )
 def test_corpus_documents(name: str) -> None:
     assert extract_file(CORPUS / name).doc_type == LABELS[name]["doc_type"]
 
 
 @pytest.mark.parametrize(
-    "name", ["issue-33-lorem-ipsum.pdf", "scotus-transcript-p1.pdf", "senate-expenditures.pdf", "pdffill-demo.pdf"]
+    "name",
+    [
+        "issue-33-lorem-ipsum.pdf",
+        "scotus-transcript-p1.pdf",
+        "senate-expenditures.pdf",
+        "pdffill-demo.pdf",
+    ],
 )
 def test_real_pdfs_that_are_not_credentials(name: str) -> None:
     result = extract_file(REAL / "other-pdfs" / name)

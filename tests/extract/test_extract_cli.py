@@ -44,7 +44,9 @@ def test_broken_file_gets_one_line_reason_and_others_still_print(tmp_path: Path)
 
 
 def test_encrypted_pdf_exits_non_zero() -> None:
-    result = runner.invoke(app, ["extract", "--json", str(REAL / "other-pdfs" / "password-example.pdf")])
+    result = runner.invoke(
+        app, ["extract", "--json", str(REAL / "other-pdfs" / "password-example.pdf")]
+    )
     assert result.exit_code != 0
     assert "password" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
@@ -62,4 +64,6 @@ def test_workers_spread_files_over_processes() -> None:
     files = [CORPUS / "doc_0001.pdf", CORPUS / "doc_0009.pdf", CORPUS / "doc_0013.pdf"]
     result = runner.invoke(app, ["extract", "--json", "--workers", "2", *map(str, files)])
     assert result.exit_code == 0, result.output
-    assert [Path(json.loads(line)["file"]).name for line in result.stdout.splitlines()] == [f.name for f in files]
+    assert [Path(json.loads(line)["file"]).name for line in result.stdout.splitlines()] == [
+        f.name for f in files
+    ]

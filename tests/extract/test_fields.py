@@ -15,7 +15,7 @@ from extract import extract_file
 from tests.support import CORPUS, SHARED, corpus_labels
 
 sys.path.insert(0, str(SHARED / "tools"))
-from score_extraction import normalise  # noqa: E402
+from score_extraction import normalise
 
 LABELS = {lab["file"]: lab for lab in corpus_labels()}
 
@@ -43,7 +43,9 @@ def test_fields_match_labels(name: str, may_miss: int) -> None:
     got = result.to_json()
     assert got["doc_type"] == label["doc_type"]
     right = [
-        f for f, v in label["fields"].items() if normalise(f, got["fields"].get(f)) == normalise(f, v)
+        f
+        for f, v in label["fields"].items()
+        if normalise(f, got["fields"].get(f)) == normalise(f, v)
     ]
     assert len(right) >= len(label["fields"]) - may_miss, (right, got["fields"], label["fields"])
     for f, conf in got["confidence"].items():

@@ -14,7 +14,9 @@ def test_npi_luhn_with_prefix() -> None:
     assert not validators.npi_valid("1234567890")
     assert not validators.npi_valid("123456789")
     assert validators.npi_problems("1234567893") == []
-    assert validators.npi_problems("1234567890") == ["NPI check digit does not match (Luhn with 80840 prefix)"]
+    assert validators.npi_problems("1234567890") == [
+        "NPI check digit does not match (Luhn with 80840 prefix)"
+    ]
     assert validators.npi_problems("12345") == ["NPI is not 10 digits"]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -240,3 +241,68 @@ def test_default_password_hashing_is_rfc9106_argon2id() -> None:
     expected = profiles.RFC_9106_LOW_MEMORY
     assert (params.memory_cost, params.time_cost) == (expected.memory_cost, expected.time_cost)
     assert params.hash(PASSWORD).startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_managers_administer_accounts_auditors_only_read(db: Database, tmp_path: Path) -> None:
+    add_users(db)
+    app = make_app(db, tmp_path)
+    manager, auditor = client_as(app, "manager"), client_as(app, "auditor")
+    coordinator = client_as(app, "coordinator")
+
+    new = {"username": "robin", "password": "robin's password", "role": "coordinator"}
+    assert post_json(coordinator, "/api/users", new).status_code == 403
+    assert post_json(auditor, "/api/users", new).status_code == 403
+    created = post_json(manager, "/api/users", new)
+    assert created.status_code == 201 and created.json()["role"] == "coordinator"
+    assert post_json(manager, "/api/users", new).status_code == 409
+    too_high = post_json(manager, "/api/users", {**new, "username": "root", "role": "admin"})
+    assert too_high.status_code == 403
+    assert (
+        post_json(manager, "/api/users", {**new, "username": "x", "password": "short"}).json()[
+            "detail"
+        ]
+        == "a password needs at least 8 characters"
+    )
+
+    listed = auditor.get("/api/users").json()["items"]
+    assert [u["username"] for u in listed] == [
+        "admin",
+        "auditor",
+        "coordinator",
+        "manager",
+        "robin",
+    ]
+    assert "password_hash" not in listed[0]
+    assert coordinator.get("/api/users").status_code == 403
+
+    robin = client_as_password(app, "robin", "robin's password")
+    assert post_json(manager, "/api/users/robin/disable").json()["disabled"] is True
+    assert robin.get("/api/me").status_code == 401
+    assert post_json(manager, "/api/users/admin/disable").status_code == 403
+    assert post_json(manager, "/api/users/manager/disable").status_code == 409
+    assert post_json(manager, "/api/users/robin/enable").json()["disabled"] is False
+    reset = post_json(manager, "/api/users/robin/password", {"password": "a new one here"})
+    assert reset.status_code == 200
+    assert sign_in(TestClient(app), "robin", "a new one here").status_code == 303
+
+
+def test_everyone_may_change_their_own_password(db: Database, tmp_path: Path) -> None:
+    add_users(db)
+    app = make_app(db, tmp_path)
+    auditor = client_as(app, "auditor")
+    wrong = post_json(
+        auditor, "/api/me/password", {"current_password": "nope", "new_password": "whatever 123"}
+    )
+    assert wrong.status_code == 403
+    ok = post_json(
+        auditor, "/api/me/password", {"current_password": PASSWORD, "new_password": "whatever 123"}
+    )
+    assert ok.status_code == 204
+    assert auditor.get("/api/me").status_code == 200  # this session stays signed in
+    assert sign_in(TestClient(app), "auditor", "whatever 123").status_code == 303
+
+
+def client_as_password(app: FastAPI, username: str, password: str) -> TestClient:
+    client = TestClient(app)
+    assert sign_in(client, username, password).status_code == 303
+    return client

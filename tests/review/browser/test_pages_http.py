@@ -230,7 +230,9 @@ def test_approve_refuses_a_bad_value_inline_then_approves(site: Any) -> None:
     assert 'value="1234567890"' in refused.text  # the person's input is kept
 
     form["npi__state"] = "absent"
-    done = alice.post(f"/review/{doc_id}/approve", data={**form, "next": "1"}, follow_redirects=False)
+    done = alice.post(
+        f"/review/{doc_id}/approve", data={**form, "next": "1"}, follow_redirects=False
+    )
     assert done.status_code == 303 and done.headers["location"].startswith("/review/next")
     with db.session() as s:
         credential = s.scalar(select(Credential).where(Credential.document_id == doc_id))
@@ -284,3 +286,20 @@ def test_review_form_fields_match_the_spec_table() -> None:
 
     assert forms.FIELD_NAMES == FIELD_NAMES
     assert forms.FIELDS_BY_TYPE == FIELDS_BY_TYPE
+
+
+def test_heartbeat_keeps_the_claim_and_release_gives_it_back(site: Any) -> None:
+    db, alice, _ = site
+    with db.session() as s:
+        auth.create_user(s, "bob", PASSWORD, "coordinator")
+    doc_id = add_document(db, "lic.pdf", fields={"person_name": ("Grace Mensah", 0.95)})
+    alice.get(f"/review/{doc_id}")
+    assert alice.post(f"/review/{doc_id}/claim").status_code == 204
+
+    back = alice.post(f"/review/{doc_id}/release?to=queue", follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"] == "/queue"
+    with TestClient(alice.app) as bob:
+        bob.headers["X-CSRF-Token"] = sign_in(bob, "bob")
+        assert 'data-editable="1"' in bob.get(f"/review/{doc_id}").text
+    lost = alice.post(f"/review/{doc_id}/claim")
+    assert lost.status_code == 409 and lost.json() == {"holder": "bob"}

@@ -156,6 +156,10 @@ def test_review_a_scan_with_the_keyboard_then_a_click_and_approve(
     assert recorded[0] == 1
     assert recorded[1:] == pytest.approx(number_word[2:6], abs=1e-4)
     page.locator('#boxes [data-box-for="credential_number"]').wait_for()
+    for _ in range(3):  # zoom in with the toolbar; the focused box stays in sight
+        page.locator('[data-view="zoom-in"]').click()
+    assert page.locator("#zoom-level").inner_text() == "200%"
+    assert active(page)["name"] == "credential_number"
     page.screenshot(path=str(screenshots / "review-screen.png"))
 
     # -- Ctrl+Enter approves and opens the next document -----------------------------
