@@ -3,6 +3,7 @@
     python bench/extraction.py                 # fields from cached pages (OCR once, cached)
     python bench/extraction.py --fresh         # read every file again (OCR) and refresh cache
     python bench/extraction.py --cache-only    # only (re)build the page cache
+    python bench/extraction.py --other         # also: real PDFs that are not credentials
 
 Pages read (words with boxes) are cached as JSON under bench/.cache/extraction/pages/, so the field
 step can be iterated on without paying for OCR again. The field step's time (classify +
@@ -87,6 +88,7 @@ def main() -> None:
         "--out", type=Path, default=ROOT / "bench" / ".cache" / "extraction" / "predictions.jsonl"
     )
     ap.add_argument("--errors", type=int, default=0, help="list up to N wrong fields (scorer)")
+    ap.add_argument("--other", action="store_true", help="also check the real non-credential PDFs")
     a = ap.parse_args()
 
     labels = [json.loads(line) for line in (a.corpus / "labels.jsonl").open() if line.strip()]
@@ -125,6 +127,30 @@ def main() -> None:
         cmd += ["--errors", str(a.errors)]
     subprocess.run(cmd, check=False)
     print(f"field step: {1000 * field_secs / max(n_pages, 1):.1f} ms per page over {n_pages} pages")
+    if a.other:
+        check_other(SHARED / "corpus" / "real" / "other-pdfs")
+
+
+def check_other(folder: Path) -> None:
+    """Real PDFs that are not credentials: `other`, no field at 0.9 or above, or refused
+    with a one-line reason."""
+    from extract import ExtractError, extract_file
+
+    ok = 0
+    files = sorted(folder.glob("*.pdf"))
+    for f in files:
+        try:
+            ex = extract_file(f)
+        except ExtractError as e:
+            print(f"  {f.name}: refused: {e}")
+            ok += 1
+            continue
+        top = max((fr.confidence for fr in ex.fields.values()), default=0.0)
+        good = ex.doc_type == "other" and top < 0.9
+        ok += good
+        flag = "" if good else "  <-- WRONG"
+        print(f"  {f.name}: {ex.doc_type} (highest field confidence {top:.2f}){flag}")
+    print(f"other-pdfs: {ok}/{len(files)} as expected")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     session_max_age_seconds: int = 12 * 3600
     login_attempts_per_minute: int = 10
+    # serving over HTTPS (directly or behind a proxy): session cookie gets the Secure flag
+    cookie_secure: bool = False
     review_claim_seconds: int = 300
 
     # processing

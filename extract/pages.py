@@ -1,28 +1,31 @@
-"""Pages of a file as words with boxes: the PDF text layer where there is one, else OCR.
+"""Pages of a file as words with boxes: the PDF text layer where it can be trusted, else OCR.
 
-This first version reads text layers with pdfplumber and everything else with plain
-tesseract; orientation, deskew and photo clean-up plug in at `ocr.read_image`.
+A PDF is read page by page, so a mixed file (some pages typed, some scanned) gets each
+page from the better source; a page whose text layer is empty or garbage is rendered and
+OCR'd. Images (PNG, JPEG, TIFF with any number of pages) are OCR'd. Anything that cannot
+be read raises an `ExtractError` subclass whose message says what a person can do.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-import pdfplumber
 import pypdfium2
-from PIL import Image, ImageSequence
+from PIL import Image, ImageFile, ImageSequence, UnidentifiedImageError
 
-from extract import ocr
+from extract import ocr, textlayer
 from extract.errors import (
     CorruptFileError,
     EmptyFileError,
     EncryptedPDFError,
+    ExtractError,
     ImageTooLargeError,
     TooManyPagesError,
     UnsupportedFileError,
 )
-from extract.types import Page, ReadOptions, Word
+from extract.types import Page, ReadOptions
 
 PDF_MAGIC = b"%PDF"
 IMAGE_MAGIC = {
@@ -31,12 +34,17 @@ IMAGE_MAGIC = {
     b"II*\x00": "tiff",
     b"MM\x00*": "tiff",
 }
+PREVIEW_DPI = 110  # page previews of text PDFs (only when the caller keeps images)
+MIN_SCAN_DPI = 200  # a scanned PDF page is rendered at its own resolution, at least this
 
 
 def sniff(path: Path) -> str:
     """The file's kind from its first bytes (never its name): pdf, png, jpeg or tiff."""
-    with path.open("rb") as fh:
-        head = fh.read(1024)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1024)
+    except OSError as e:
+        raise CorruptFileError(f"the file cannot be opened ({e.strerror}): copy it again") from e
     if not head:
         raise EmptyFileError("the file is empty (0 bytes): scan or copy it again")
     if PDF_MAGIC in head:
@@ -44,43 +52,102 @@ def sniff(path: Path) -> str:
     for magic, kind in IMAGE_MAGIC.items():
         if head.startswith(magic):
             return kind
+    if _looks_like_pdf(path):
+        return "pdf"  # a PDF with a damaged header: let the PDF reader try, or say why not
     raise UnsupportedFileError(
         "not a PDF, PNG, JPEG or TIFF file: save or scan it in one of those formats"
     )
 
 
+def _looks_like_pdf(path: Path) -> bool:
+    with path.open("rb") as fh:
+        chunk = fh.read(65536)
+    if PDF_MAGIC in chunk:
+        return True
+    return b" obj" in chunk and any(k in chunk for k in (b"xref", b"trailer", b"/Type", b"endobj"))
+
+
 def iter_pages(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Page]:
     """Yield the pages of a file one at a time, so a long file never sits whole in memory."""
+    path = Path(path)
     kind = sniff(path)
-    if kind == "pdf":
-        yield from _pdf_pages(path, options)
-    else:
-        yield from _image_pages(path, options)
+    pages = _pdf_pages(path, options) if kind == "pdf" else _image_pages(path, options)
+    try:
+        yield from pages
+    except (ExtractError, MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as e:
+        # a library tripping over a damaged file must still end as a readable reason
+        raise CorruptFileError(
+            f"the {kind.upper()} file could not be read ({type(e).__name__}: {_why(e)}): "
+            "get a new copy"
+        ) from e
 
 
 def read_pages(path: Path, options: ReadOptions = ReadOptions()) -> list[Page]:
     return list(iter_pages(path, options))
 
 
+# ---------------------------------------------------------------- images
+
+
 def _image_pages(path: Path, options: ReadOptions) -> Iterator[Page]:
-    Image.MAX_IMAGE_PIXELS = options.max_pixels
     try:
-        with Image.open(path) as img:
-            frames = getattr(img, "n_frames", 1)
-            if frames > options.max_pages:
-                raise TooManyPagesError(
-                    f"{frames} pages is more than the limit of {options.max_pages}: split the file"
-                )
-            for n, frame in enumerate(ImageSequence.Iterator(img), start=1):
-                frame.load()
-                yield ocr.read_image(frame.copy(), n, options)
-    except Image.DecompressionBombError as e:
-        raise ImageTooLargeError(
-            "the image is too large to be a scanned page (possible decompression bomb): "
-            "rescan it at 300 dpi"
-        ) from e
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise _too_large() from e
+    except UnidentifiedImageError as e:
+        raise CorruptFileError("the image is damaged and cannot be opened: scan it again") from e
     except (OSError, SyntaxError, ValueError) as e:
-        raise CorruptFileError(f"the image cannot be decoded ({type(e).__name__}): scan it again") from e
+        raise CorruptFileError(f"the image cannot be opened ({_why(e)}): scan it again") from e
+    with img:
+        frames = getattr(img, "n_frames", 1)
+        if frames > options.max_pages:
+            raise TooManyPagesError(
+                f"{frames} pages is more than the limit of {options.max_pages}: split the file"
+            )
+        for n in range(1, frames + 1):
+            frame = _load_frame(img, n, frames, options)
+            yield ocr.read_image(frame, n, options)
+
+
+def _load_frame(img: Image.Image, n: int, frames: int, options: ReadOptions) -> Image.Image:
+    """Decode page `n`; a damaged page is reported as such, a bomb before it is decoded."""
+    where = f"page {n} of the image" if frames > 1 else "the image"
+    try:
+        if n > 1:
+            img.seek(n - 1)
+        w, h = img.size
+        if w * h > options.max_pixels or w <= 0 or h <= 0:
+            raise _too_large()
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        img.load()
+        frame = img.copy()
+        frame.info = dict(img.info)  # keep the dpi
+        return frame
+    except ExtractError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as e:
+        raise CorruptFileError(
+            f"{where} is damaged or cut short ({_why(e)}): scan or copy it again"
+        ) from e
+
+
+def _too_large() -> ImageTooLargeError:
+    return ImageTooLargeError(
+        "the image is too large to be a scanned page (possible decompression bomb): "
+        "rescan it at 300 dpi"
+    )
+
+
+def _why(e: BaseException) -> str:
+    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return text[:80]
+
+
+# ---------------------------------------------------------------- PDFs
 
 
 def _pdf_pages(path: Path, options: ReadOptions) -> Iterator[Page]:
@@ -88,11 +155,14 @@ def _pdf_pages(path: Path, options: ReadOptions) -> Iterator[Page]:
         pdf = pypdfium2.PdfDocument(str(path))
     except pypdfium2.PdfiumError as e:
         msg = str(e).lower()
-        if "password" in msg:
+        if "password" in msg or "security" in msg:
             raise EncryptedPDFError(
-                "the PDF is password-protected: save an unprotected copy and drop it again"
+                "the PDF is password-protected or encrypted: save an unprotected copy "
+                "and drop it again"
             ) from e
-        raise CorruptFileError(f"the PDF is damaged and cannot be opened ({e}): get a new copy") from e
+        raise CorruptFileError(
+            "the PDF is damaged and cannot be opened: get a new copy or print it to PDF again"
+        ) from e
     try:
         count = len(pdf)
         if count == 0:
@@ -101,55 +171,55 @@ def _pdf_pages(path: Path, options: ReadOptions) -> Iterator[Page]:
             raise TooManyPagesError(
                 f"{count} pages is more than the limit of {options.max_pages}: split the file"
             )
-        with _open_plumber(path) as plumber:
-            for index in range(count):
-                words = _text_layer_words(plumber, index) if plumber is not None else None
-                if words:
-                    page = pdf[index]
-                    w, h = page.get_size()
-                    image = _render(page, 110) if options.keep_images else None
-                    yield Page(index + 1, w, h, "text", words, image=image)
-                else:
-                    image = _render(pdf[index], options.dpi)
-                    yield ocr.read_image(image, index + 1, options)
+        for index in range(count):
+            yield _pdf_page(pdf, index, options)
     finally:
         pdf.close()
 
 
-class _NullContext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _open_plumber(path: Path) -> pdfplumber.PDF | _NullContext:
-    """pdfplumber for the text layer; a PDF it cannot parse is still rendered and OCR'd."""
+def _pdf_page(pdf: pypdfium2.PdfDocument, index: int, options: ReadOptions) -> Page:
+    number = index + 1
     try:
-        return pdfplumber.open(path)
-    except Exception:
-        return _NullContext()
-
-
-def _text_layer_words(plumber: pdfplumber.PDF, index: int) -> list[Word]:
+        page = pdf[index]
+    except pypdfium2.PdfiumError as e:
+        raise CorruptFileError(
+            f"page {number} of the PDF is damaged and cannot be read: get a new copy"
+        ) from e
     try:
-        page = plumber.pages[index]
-        raw = page.extract_words(keep_blank_chars=False, use_text_flow=False)
-    except Exception:
-        return []
-    width, height = float(page.width), float(page.height)
-    words: list[Word] = []
-    line, last_top = 0, None
-    for w in sorted(raw, key=lambda w: (round(float(w["top"]) / 3), float(w["x0"]))):
-        top = float(w["top"])
-        if last_top is not None and abs(top - last_top) > 3:
-            line += 1
-        last_top = top
-        box = (float(w["x0"]) / width, top / height, float(w["x1"]) / width, float(w["bottom"]) / height)
-        words.append(Word(w["text"], 1.0, box, 0, line))
-    return words
+        width, height = page.get_size()
+        if width <= 0 or height <= 0:
+            raise CorruptFileError(f"page {number} of the PDF has no size: get a new copy")
+        try:
+            words, check = textlayer.read_layer(page)
+        except pypdfium2.PdfiumError:
+            words, check = [], textlayer.LayerCheck()
+        if check.verdict() is None:
+            image = _render(page, PREVIEW_DPI, options) if options.keep_images else None
+            return Page(number, width, height, "text", words, image=image)
+        dpi = options.dpi
+        if check.image_cover > 0.5 and check.image_dpi > 0:
+            # a scanned page: read it at its own resolution (more pixels cost time, add
+            # nothing), but never below what tesseract needs
+            dpi = round(min(options.dpi, max(MIN_SCAN_DPI, check.image_dpi)))
+        image = _render(page, dpi, options)
+        image.info["dpi"] = (dpi, dpi)
+        return ocr.read_image(image, number, options)
+    finally:
+        page.close()
 
 
-def _render(page: pypdfium2.PdfPage, dpi: int) -> Image.Image:
-    return page.render(scale=dpi / 72).to_pil()
+def _render(page: pypdfium2.PdfPage, dpi: int, options: ReadOptions) -> Image.Image:
+    """The page as a grayscale image at `dpi`, scaled down if it would be a pixel bomb."""
+    width, height = page.get_size()
+    scale = dpi / 72
+    pixels = width * height * scale * scale
+    limit = min(options.max_pixels, 60_000_000)
+    if pixels > limit:
+        scale *= (limit / pixels) ** 0.5
+    try:
+        bitmap = page.render(scale=scale, grayscale=True)
+        return bitmap.to_pil()
+    except pypdfium2.PdfiumError as e:
+        raise CorruptFileError(
+            f"a page of the PDF cannot be drawn ({_why(e)}): get a new copy"
+        ) from e

@@ -98,9 +98,10 @@ class Page:
     height: float
     source: Literal["text", "ocr"]
     words: list[Word] = field(default_factory=list)
-    rotation: int = 0  # degrees the page was turned to read upright
+    rotation: int = 0  # degrees the page was turned clockwise to read upright (0, 90, 180, 270)
     # the upright page image, when the caller asked to keep it (for page previews)
     image: Image | None = None
+    skew: float = 0.0  # degrees the scan was turned (counter-clockwise) to straighten lines
 
     @property
     def text(self) -> str:

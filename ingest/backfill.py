@@ -123,7 +123,8 @@ def iter_zip(chunks: Iterable[bytes], prefix: str, depth: int = 1) -> Iterator[F
     except Exception as e:
         yield Refused(
             prefix,
-            f"the archive is damaged or encrypted ({type(e).__name__}): the rest of it was not read",
+            f"the archive is damaged or encrypted ({type(e).__name__}): "
+            "the rest of it was not read",
         )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from celery import Celery, signals
 
-from ingest.pool import prepare_worker_process
+from ingest.pool import prepare_worker_process, warm_up
 from ingest.tasks import ProcessOptions, process_document
 from models import Database, StoreLayout
 
@@ -71,6 +71,7 @@ def _child_init(**_: Any) -> None:
         return
     prepare_worker_process(_setup.memory_mb)
     _state.clear()
+    warm_up()
 
 
 def _worker_state() -> tuple[Database, StoreLayout, ProcessOptions]:

@@ -73,7 +73,7 @@ def claim(session: Session, doc_id: int, owner: str, lease_seconds: int, max_att
         )
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def renew(session: Session, doc_id: int, owner: str, lease_seconds: int) -> bool:
@@ -88,7 +88,7 @@ def renew(session: Session, doc_id: int, owner: str, lease_seconds: int) -> bool
         .values(lease_expires_at=now() + timedelta(seconds=lease_seconds))
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def release(
@@ -158,12 +158,11 @@ def sweep(session: Session, max_attempts: int) -> list[int]:
     ).all()
     requeued: list[int] = []
     for doc_id, owner, expires in rows:
-        if (expires is not None and expires < t) or owner_is_dead(owner):
-            if (
-                release(session, doc_id, owner, reason=None, max_attempts=max_attempts)
-                == "received"
-            ):
-                requeued.append(doc_id)
+        if not ((expires is not None and expires < t) or owner_is_dead(owner)):
+            continue
+        status = release(session, doc_id, owner, reason=None, max_attempts=max_attempts)
+        if status == DocumentStatus.RECEIVED:
+            requeued.append(doc_id)
     # received documents with no attempts left (e.g. a retry raced a crash): fail them
     stuck = session.scalars(
         select(Document.id)

@@ -68,11 +68,25 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     """Load the reading pipeline (spaCy, patterns, gazetteers) before the first document."""
     from extract.fields import extract_fields
+    from extract.types import Page, Word
 
-    extract_fields([])
+    words = [
+        "STATE",
+        "BOARD",
+        "OF",
+        "MEDICINE",
+        "License",
+        "No.",
+        "A12345",
+        "Expires",
+        "2027-03-31",
+    ]
+    boxes = [(0.1 + i * 0.08, 0.1, 0.17 + i * 0.08, 0.12) for i in range(len(words))]
+    page = Page(1, 612, 792, "text", [Word(w, 1.0, b) for w, b in zip(words, boxes, strict=True)])
+    extract_fields([page])
 
 
 def _worker_main(conn: Connection, config: WorkerConfig) -> None:
@@ -87,7 +101,7 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
     )
     db = Database(config.db_url)
     layout = StoreLayout(config.data_dir)
-    _warm_up()
+    warm_up()
     owner = leases.owner_id()
     conn.send(("ready", owner))
     while True:
@@ -97,13 +111,12 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
             break
         if doc_id is None:
             break
+
+        def progress(number: int, doc: int = doc_id) -> None:
+            conn.send(("page", doc, number))
+
         outcome = process_document(
-            db,
-            layout,
-            doc_id,
-            config.options,
-            owner=owner,
-            on_page=lambda n, d=doc_id: conn.send(("page", d, n)),
+            db, layout, doc_id, config.options, owner=owner, on_page=progress
         )
         conn.send(("done", doc_id, outcome.status))
     db.dispose()
@@ -163,6 +176,10 @@ class WorkerPool:
     def known(self) -> set[int]:
         with self._lock:
             return set(self._known)
+
+    def ready(self) -> bool:
+        """Every worker has loaded the pipeline and is waiting for work."""
+        return bool(self._slots) and all(slot.owner is not None for slot in self._slots)
 
     def idle(self) -> bool:
         with self._lock:
@@ -254,10 +271,8 @@ class WorkerPool:
                 doc_id = self._pending.popleft()
             slot.doc_id = doc_id
             slot.progress_at = time.monotonic()
-            try:
+            with contextlib.suppress(OSError):  # a dead worker is noticed on the next turn
                 slot.conn.send(doc_id)
-            except (OSError, BrokenPipeError):
-                pass  # noticed as a dead worker on the next turn
 
     def _read_messages(self, slot: _Slot) -> None:
         try:

@@ -37,6 +37,7 @@ from models import (
 log = logging.getLogger(__name__)
 
 MAX_PREVIEW_SIDE = 2400  # pixels; a poster-sized scan still gets a usable preview
+LONG_SIDE_INCHES = 11.0
 
 
 @dataclass(frozen=True)
@@ -151,12 +152,14 @@ def _preview_png(page: Page, options: ProcessOptions) -> bytes:
     """The page image scaled to `page_image_dpi`, as PNG, for the review screen."""
     img = page.image
     assert img is not None
-    if page.source == "text":
-        source_dpi = img.width / (page.width / 72.0)
-    else:
-        dpi = img.info.get("dpi")
-        source_dpi = float(dpi[0]) if dpi and dpi[0] else float(options.ocr_dpi)
-    scale = min(options.page_image_dpi / source_dpi, MAX_PREVIEW_SIDE / max(img.size))
+    dpi = img.info.get("dpi")
+    if page.source == "text":  # the page's size in points is known
+        scale = options.page_image_dpi / (img.width / (page.width / 72.0))
+    elif dpi and dpi[0]:
+        scale = options.page_image_dpi / float(dpi[0])
+    else:  # a scan of unknown resolution: assume a letter or A4 page (11 inches long)
+        scale = options.page_image_dpi * LONG_SIDE_INCHES / max(img.size)
+    scale = min(scale, MAX_PREVIEW_SIDE / max(img.size))
     if img.mode not in ("1", "L", "RGB"):
         img = img.convert("RGB")
     if scale < 0.95:

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 # a zero-byte file is usually a scanner or a network copy that has not written yet
 EMPTY_FILE_SETTLE_FACTOR = 5
+# after the writer closed the file (inotify IN_CLOSE_WRITE) it only has to stay still this
+# long: a tool that closes and reopens between chunks is still caught
+CLOSED_SETTLE_SECONDS = 0.2
 
 
 @dataclass
@@ -38,6 +41,7 @@ class _Seen:
     mtime_ns: int
     since: float  # monotonic time this (size, mtime) was first seen
     retry_at: float = 0.0  # after a failed take, not before this
+    closed: bool = False  # the writer closed it and has not written since
 
 
 def iter_files(root: Path) -> Iterator[Path]:
@@ -78,17 +82,19 @@ def is_locked(path: Path) -> bool:
 
 
 class _Nominate(FileSystemEventHandler):
-    def __init__(self, note: Callable[[Path], None]) -> None:
+    def __init__(self, note: Callable[[Path, bool | None], None]) -> None:
         self.note = note
 
     def on_any_event(self, event: FileSystemEvent) -> None:
+        path = Path(os.fsdecode(getattr(event, "dest_path", "") or event.src_path))
+        kind = event.event_type
         if event.is_directory:
-            if event.event_type in ("created", "moved"):
-                self.note(Path(os.fsdecode(getattr(event, "dest_path", "") or event.src_path)))
-            return
-        path = getattr(event, "dest_path", "") or event.src_path
-        if event.event_type != "deleted":
-            self.note(Path(os.fsdecode(path)))
+            if kind in ("created", "moved"):
+                self.note(path, None)
+        elif kind == "closed":  # closed after writing
+            self.note(path, True)
+        elif kind in ("created", "modified", "moved"):
+            self.note(path, False)
 
 
 class InboxWatcher:
@@ -151,8 +157,8 @@ class InboxWatcher:
             log.warning("native file events unavailable (%s): polling the inbox every 5 s", e)
             return PollingObserver(timeout=5)
 
-    def _note(self, path: Path) -> None:
-        if path.is_dir():
+    def _note(self, path: Path, closed: bool | None = None) -> None:
+        if closed is None and path.is_dir():
             for file in iter_files(path):  # a folder moved in whole brings no file events
                 self._note(file)
             return
@@ -163,8 +169,11 @@ class InboxWatcher:
         if is_ignored(rel):
             return
         with self._lock:
-            if path not in self._seen:
-                self._seen[path] = _Seen(-1, -1, time.monotonic())
+            seen = self._seen.get(path)
+            if seen is None:
+                seen = self._seen[path] = _Seen(-1, -1, time.monotonic())
+            if closed is not None:
+                seen.closed = closed
         self._wake.set()
 
     def rescan(self) -> None:
@@ -209,6 +218,8 @@ class InboxWatcher:
             except OSError:
                 continue
             settle = self.settle * (EMPTY_FILE_SETTLE_FACTOR if st.st_size == 0 else 1)
+            if seen.closed and st.st_size > 0:
+                settle = min(settle, CLOSED_SETTLE_SECONDS)
             if (st.st_size, st.st_mtime_ns) != (seen.size, seen.mtime_ns):
                 seen.size, seen.mtime_ns, seen.since = st.st_size, st.st_mtime_ns, now
             stable_for = now - seen.since

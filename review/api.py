@@ -43,7 +43,7 @@ from review.deps import (
     has_role,
     require_role,
 )
-from review.providers import search_providers, suggest_providers
+from review.providers import escape_like, search_providers, suggest_providers
 
 router = APIRouter(prefix="/api", tags=["api"])
 files_router = APIRouter(tags=["files"])
@@ -367,16 +367,16 @@ def list_documents(
     if provider_id is not None:
         conditions.append(Document.provider_id == provider_id)
     if q and q.strip():
-        like = f"%{q.strip()}%"
+        like = f"%{escape_like(q.strip())}%"
         conditions.append(
             or_(
-                Document.filename.ilike(like),
-                Document.hint.ilike(like),
+                Document.filename.ilike(like, escape="\\"),
+                Document.hint.ilike(like, escape="\\"),
                 exists().where(
                     and_(
                         DocumentField.document_id == Document.id,
                         DocumentField.name.in_(("person_name", "credential_number", "npi")),
-                        DocumentField.value.ilike(like),
+                        DocumentField.value.ilike(like, escape="\\"),
                     )
                 ),
             )

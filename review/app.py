@@ -1,8 +1,14 @@
 """The one FastAPI application: sign-in, the JSON API, document files, the review pages
 (`review.pages.router`) and the pages plugins add (`review.plugins`).
 
-Template contract with the pages (review/templates, owned by the review UI):
+Contract with the pages (review/pages.py, review/templates, owned by the review UI):
 
+- `review.pages` exposes `router` (an APIRouter); it is included when the module exists.
+  Routes declare access with `review.deps`: `Depends(require_role(*READERS))` (every role),
+  `require_role(*REVIEWERS)` (coordinator, manager, admin), `require_role(*MANAGERS)`;
+  `SessionDep` for the database session (commit in the route); `get_state(request)` for
+  `templates`, `layout`, `claim_seconds`, `settings`. The CSRF check and the auditors'
+  read-only rule apply to every route by themselves.
 - Every template rendered through `state.templates` (also `web.templates` for plugins)
   receives, besides what its route passes:
   `request`; `csrf_token` (str: put it in every form as
@@ -16,14 +22,17 @@ Template contract with the pages (review/templates, owned by the review UI):
   password." or the rate-limit message), `next` (str: where to go after signing in; post it
   back as a hidden input `name="next"`), `username` (str: what was typed, to refill).
   The form posts to `/login` with inputs `username`, `password`, `csrf_token`, `next`.
-  Status 401 after a wrong password, 429 when rate-limited.
-- `error.html` (optional): pages' 403/404/409 errors. Context: `status_code` (int),
-  `detail` (str). Without it a plain-text answer is sent.
+  Status 401 after a wrong password, 429 when rate-limited, 403 on a missing CSRF token.
+- `error.html`: pages' 403/404/409 errors (HTTPException and review.approve.ReviewError
+  raised by a page route). Context: `status_code` (int), `detail` (str). Without the
+  template a plain-text answer is sent.
 - `base.html`: the layout every page and plugin page extends.
 
 Routes here: `GET /healthz` (no sign-in), `GET|POST /login`, `GET|POST /logout`,
 `/openapi.json`, `/docs`, `/static/...` (public assets only), `/api/...` (review.api),
 `GET /documents/{id}/pages/{n}.png` and `GET /documents/{id}/original` (signed-in readers).
+Without a user, `/api/...` (and any request with an Authorization header) answers 401 JSON,
+an htmx request 401 with `HX-Redirect`, a page a 303 to `/login?next=...`.
 """
 
 from __future__ import annotations

@@ -76,7 +76,8 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# closed as soon as the route returns, before the response (a file, say) is sent
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 _UNSET = object()
 

@@ -256,10 +256,13 @@ def provider_search(
         found = _suggest(
             session, doc, params.get("person_name") or "", (params.get("npi") or "").strip()
         )
+    selected = params.get("provider_id") or (str(doc.provider_id) if doc.provider_id else "")
+    if not selected and found and found[0]["reason"] == "npi":
+        selected = str(found[0]["id"])  # the same NPI is the same person
     return render(
         request,
         "partials/providers.html",
-        {"suggestions": found, "selected": params.get("provider_id") or "", "editable": True},
+        {"suggestions": found, "selected": selected, "editable": True},
     )
 
 
@@ -454,18 +457,13 @@ def _review_context(
         if field_errors and view.name in field_errors:
             view.error = field_errors[view.name]
     pages = _page_views(session, doc)
-    if typed is not None:
-        by_name = {v.name: v.value for v in views}
-        suggestions = _suggest(session, doc, by_name.get("person_name", ""), by_name.get("npi"))
-    else:
-        suggestions = _suggest(session, doc)
+    # the provider suggestions load right after the page (GET .../providers): finding
+    # similar names among thousands of providers should not hold the page up
     selected = ""
     if doc.provider_id:
         selected = str(doc.provider_id)
     elif typed is not None:
         selected = str(typed.get("provider_id") or "")
-    elif suggestions and suggestions[0]["reason"] == "npi":
-        selected = str(suggestions[0]["id"])
     editable = claimed and doc.status == DocumentStatus.AWAITING_REVIEW
     note = doc.review_note or ""
     needs_info = (
@@ -480,7 +478,6 @@ def _review_context(
         "pages_json": json.dumps(
             [{"number": p["number"], "words": p["words"], "rotation": p["rotation"]} for p in pages]
         ).replace("<", "\\u003c"),
-        "suggestions": suggestions,
         "selected": selected,
         "linked_provider": session.get(Provider, doc.provider_id) if doc.provider_id else None,
         "claimed": claimed,

@@ -38,13 +38,14 @@ def search_providers(
         query = query.where(Provider.npi.startswith(digits))
     else:
         for word in q.split():
-            query = query.where(Provider.name.ilike(f"%{_escape(word)}%", escape="\\"))
+            query = query.where(Provider.name.ilike(f"%{escape_like(word)}%", escape="\\"))
     return list(
         session.scalars(query.order_by(Provider.name, Provider.id).limit(limit).offset(offset))
     )
 
 
-def _escape(word: str) -> str:
+def escape_like(word: str) -> str:
+    """Text for a LIKE pattern with `escape="\\"`: its % and _ match themselves."""
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -76,7 +77,12 @@ def suggest_for_names(
             rows = list(
                 session.execute(
                     query.where(
-                        or_(*[Provider.name.ilike(f"%{_escape(w)}%", escape="\\") for w in words])
+                        or_(
+                            *[
+                                Provider.name.ilike(f"%{escape_like(w)}%", escape="\\")
+                                for w in words
+                            ]
+                        )
                     ).limit(SCAN_LIMIT)
                 )
             )

@@ -86,7 +86,7 @@ def _first_coordinator(ctx: Context) -> str | None:
 def _compliance_hook(ctx: Context, stop: threading.Event) -> threading.Thread | None:
     """Run the compliance pass (expirations, notifications) at start and then daily."""
     try:
-        from compliance.notify import run_pass  # type: ignore[attr-defined]
+        from compliance.notify import run_pass
     except ImportError:
         return None
     by_name: dict[str, Any] = {
@@ -150,9 +150,8 @@ def register(app: typer.Typer) -> None:
         mode = (
             f"{settings.workers} local worker(s)" if settings.queue == "local" else "Celery workers"
         )
-        typer.echo(
-            f"reading with {mode}; database {ctx.db.engine.url.render_as_string(hide_password=True)}"
-        )
+        where = ctx.db.engine.url.render_as_string(hide_password=True)
+        typer.echo(f"reading with {mode}; database {where}")
         if password:
             typer.echo(f"first start: sign in at {url} as 'coordinator' with password {password}")
         try:

@@ -10,6 +10,7 @@ The pipeline and gazetteers are built once per process (`extract.nlp.get_nlp`).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 
@@ -18,7 +19,7 @@ from rapidfuzz import fuzz, process
 from extract import validators
 from extract.classify import classify
 from extract.fields import gazetteers, rules
-from extract.fields.labels import find_label_hits, values_for
+from extract.fields.labels import LabelHit, LabelValue, find_label_hits, values_for
 from extract.fields.layout import Layout, build_layout
 from extract.fields.names import clean_person
 from extract.fields.rules import Cand, Context
@@ -236,7 +237,7 @@ def _decide(ctx: Context, cands: list[Cand], wanted: set[str]) -> dict[str, Fiel
         ranked = []
         for key, items in scored.items():
             items.sort(key=lambda sc: sc[0], reverse=True)
-            sources = {}
+            sources: dict[str, float] = {}
             for s, c in items:
                 kind = c.source.split(":")[0]
                 sources[kind] = max(sources.get(kind, 0.0), s)
@@ -274,7 +275,7 @@ _CALIBRATION = ((0.0, 0.0), (0.3, 0.3), (0.5, 0.5), (0.72, 0.9), (1.0, 0.99))
 
 
 def calibrate(raw: float) -> float:
-    for (x0, y0), (x1, y1) in zip(_CALIBRATION, _CALIBRATION[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(_CALIBRATION):
         if raw <= x1:
             return y0 + (y1 - y0) * (raw - x0) / (x1 - x0)
     return _CALIBRATION[-1][1]
@@ -303,7 +304,7 @@ def _junk(value: str) -> int:
 
 
 def _merge_misreads(scored: dict[str, list[tuple[float, Cand]]]) -> None:
-    """"Lakeshore ¥ mergency Physic tans" and "Lakeshore Emergency Physicians": one value,
+    """ "Lakeshore ¥ mergency Physic tans" and "Lakeshore Emergency Physicians": one value,
     read twice; the cleaner reading gets both readings' support."""
     keys = sorted(scored, key=lambda k: (_junk(k), -max(s for s, _ in scored[k])))
     for i, clean in enumerate(keys):
@@ -326,7 +327,12 @@ def _merge_name_variants(scored: dict[str, list[tuple[float, Cand]]]) -> None:
                 scored[b].extend((s * 0.9, c) for s, c in scored[a])
 
 
-def _unread(fields: dict[str, FieldResult], hits, label_values, wanted: set[str]) -> None:  # type: ignore[no-untyped-def]
+def _unread(
+    fields: dict[str, FieldResult],
+    hits: list[LabelHit],
+    label_values: list[LabelValue],
+    wanted: set[str],
+) -> None:
     """A strong label with nothing readable next to it: the field is printed but unread."""
     with_value = {id(lv.hit) for lv in label_values}
     for h in hits:
@@ -339,6 +345,24 @@ def _unread(fields: dict[str, FieldResult], hits, label_values, wanted: set[str]
         fields[h.field] = FieldResult(
             h.field, None, 0.0, h.cell.page, h.cell.box, [], ["printed but not readable"]
         )
+
+
+_OCR_LOOKALIKES = {
+    "Q": "O", "0": "O", "D": "O", "C": "GO", "G": "C", "I": "LJT", "L": "I", "J": "I",
+    "8": "B", "B": "ER", "5": "S", "E": "FB", "F": "E", "H": "NM", "N": "HM", "M": "NH",
+    "U": "VO", "V": "U", "R": "BK", "K": "R", "P": "R",
+}  # fmt: skip
+
+
+def _repair_dea_letter(number: str, family: str | None) -> str | None:
+    """The registrant letter of a DEA number is the family name's initial; when OCR has
+    turned it into a look-alike, put the initial back."""
+    if not family or len(number) != 9:
+        return None
+    initial = next((c for c in family.upper() if c.isalpha()), "")
+    if initial and initial in _OCR_LOOKALIKES.get(number[1], ""):
+        return number[0] + initial + number[2:]
+    return None
 
 
 def _validate(ctx: Context, fields: dict[str, FieldResult]) -> None:
@@ -358,6 +382,13 @@ def _validate(ctx: Context, fields: dict[str, FieldResult]) -> None:
         if family and family.rstrip(".") in ("Jr", "Sr", "II", "III", "IV", "V"):
             family = person.value.split()[-2] if person and person.value else None
         problems = validators.dea_problems(num.value, family)
+        fixed = _repair_dea_letter(num.value, family) if problems else None
+        if fixed and not validators.dea_problems(fixed, family):
+            # "AQ6521276" for Oyelaran: OCR took O for Q; the check digit still holds
+            num.candidates.insert(0, Candidate(num.value, 0.3, num.page, num.box))
+            num.value, problems = fixed, []
+            num.confidence = min(num.confidence, 0.75)
+            num.problems.append("second letter corrected from the family name's initial")
         for p in problems:
             fail("credential_number", p)
         if not problems and person and family:

@@ -134,10 +134,7 @@ def find_label_hits(layout: Layout, ocr_pages: set[int]) -> list[LabelHit]:
 
 def _starts_label_after_value(texts: list[str], i: int) -> bool:
     """A label may also start mid-cell when it ends with a colon: "... Valid Until: 2/21/2027"."""
-    for j in range(i, min(i + 5, len(texts))):
-        if texts[j].endswith(":"):
-            return True
-    return False
+    return any(texts[j].endswith(":") for j in range(i, min(i + 5, len(texts))))
 
 
 def _is_label_cell(cell: Cell, ocr: bool) -> bool:

@@ -9,6 +9,7 @@ can point at its box.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from extract.types import Box, Page, Word
@@ -143,7 +144,7 @@ def _split_cells(words: list[Word], page: Page) -> tuple[list[list[Word]], float
     aspect = page.height / page.width if page.width else 1.0
     gap_limit = 1.6 * h * aspect
     cells: list[list[Word]] = [[words[0]]]
-    for prev, w in zip(words, words[1:], strict=False):
+    for prev, w in itertools.pairwise(words):
         if w.box[0] - prev.box[2] > gap_limit:
             cells.append([w])
         else:

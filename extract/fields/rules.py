@@ -13,6 +13,7 @@ how strong that kind of evidence is; __init__.py combines them into one value pe
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from spacy.util import filter_spans
 from extract import dates
 from extract.fields import gazetteers
 from extract.fields.labels import LabelValue
-from extract.fields.layout import Layout
+from extract.fields.layout import Layout, Row
 from extract.fields.names import clean_person, title_case
 
 ISSUER_KINDS = {
@@ -104,9 +105,9 @@ def parse_value(field: str, text: str) -> tuple[str, float] | None:
         digits = re.sub(r"\D", "", m.group(1))
         return (digits, 1.0) if len(digits) == 10 else None
     if field == "schedules":
-        found = SCHEDULE_RX.findall(text.upper())
+        marks: list[str] = SCHEDULE_RX.findall(text.upper())
         roman = {"I": "1", "II": "2", "IIN": "2N", "III": "3", "IIIN": "3N", "IV": "4", "V": "5"}
-        vals = [roman.get(s, s) for s in found]
+        vals = [roman.get(mk, mk) for mk in marks]
         if len(vals) < 2:
             return None
         return ",".join(dict.fromkeys(vals)), 1.0
@@ -181,7 +182,7 @@ def _parse_number(text: str) -> tuple[str, float] | None:
 # ---------------------------------------------------------------- labels
 
 _REFEREE_SECTION = re.compile(
-    r"completed by|verified by|signed by|prepared by|authorized by|certified by|evaluator|referee|respondent|reference information|contact",
+    r"completed by|verified by|signed by|prepared by|authorized by|certified by|evaluator|referee|respondent|reference information|contact",  # noqa: E501
     re.I,
 )
 
@@ -199,7 +200,6 @@ def section_header(layout: Layout, row_i: int) -> str | None:
 
 def from_labels(ctx: Context, values: list[LabelValue], wanted: set[str]) -> list[Cand]:
     out: list[Cand] = []
-    rows = ctx.layout.rows
     for lv in values:
         field = lv.hit.field
         # a "Name:" or "Organization:" under "REFERENCE COMPLETED BY" is the referee's
@@ -240,18 +240,14 @@ def from_labels(ctx: Context, values: list[LabelValue], wanted: set[str]) -> lis
                 continue
             if field == "end_date" and lv.hit.label in ("through", "to", "until"):
                 base *= 0.7
-        if lv.where == "inline" and field in (
-            "issuer",
-            "credential_title",
-            "person_name",
-            "referee_name",
-            "jurisdiction",
-        ):
+        if field in ("issuer", "credential_title", "person_name", "referee_name", "jurisdiction"):
             label_end = lv.hit.cell.words[lv.hit.word_index + lv.hit.n_words - 1].text
-            if not label_end.endswith((":", "#")) and not ctx.text[
-                lv.start - 2 : lv.start
-            ].strip().endswith(":"):
+            colon = label_end.endswith((":", "#")) or ctx.text[lv.start - 2 : lv.start].strip().endswith(":")
+            if lv.where == "inline" and not colon:
                 continue  # "Program Director", "Course Location": a longer phrase, not a label
+            table_row = lv.where == "right" and len(lv.hit.cell.words) == lv.hit.n_words
+            if lv.hit.weak and not colon and not table_row and not lv.hit.cell.text.isupper():
+                continue  # "University" or "Title" on its own is a word, not a label
         parsed = parse_value(field, lv.text)
         if parsed is None:
             continue
@@ -267,11 +263,10 @@ def _looks_like_label(text: str) -> bool:
 
 
 def _range_fields(doc_type: str, field: str) -> tuple[str | None, str | None]:
+    """Which fields the two ends of a printed period fill, by document type."""
     if doc_type == "training_certificate":
-        return "start_date", "issue_date"
+        return "start_date", "issue_date"  # a training certificate is issued on completion
     if doc_type == "employment_verification":
-        return "start_date", "end_date"
-    if field in ("start_date", "end_date"):
         return "start_date", "end_date"
     return "issue_date", "expiration_date"
 
@@ -279,19 +274,19 @@ def _range_fields(doc_type: str, field: str) -> tuple[str | None, str | None]:
 # ---------------------------------------------------------------- sentences
 
 _NAME_AFTER = re.compile(
-    r"(?:this is to certify that|be it known that|know all (?:persons|men) by these presents that|(?:hereby )?certif(?:y|ies) that|conferred upon|has conferred on|presented to"
-    r"|awarded to|is awarded to|(?:verif(?:y|ies)|confirm(?:s)?|attest(?:s)?) that|is hereby granted to"
-    r"|(?:recommend|recommending|reference for|regarding|known|endorse)\s+(?:dr\.?|mr\.?|ms\.?|mrs\.?)"
-    r"|(?:recommendation|reference|support) (?:for|of|on behalf of)(?=\s+(?:dr\.?\s+|mr\.?\s+|ms\.?\s+|mrs\.?\s+)?[A-Z])"
-    r"|certificate of (?:completion|achievement|participation) (?:to|for)|this certificate is presented to)"
+    r"(?:this is to certify that|be it known that|know all (?:persons|men) by these presents that|(?:hereby )?(?:certif(?:y|ies)|recogni[sz]es?|acknowledges?|declares?) that|conferred upon|has conferred on|presented to"  # noqa: E501
+    r"|awarded to|is awarded to|(?:verif(?:y|ies)|confirm(?:s)?|attest(?:s)?) that|is hereby granted to"  # noqa: E501
+    r"|(?:recommend|recommending|reference for|regarding|known|endorse)\s+(?:dr\.?|mr\.?|ms\.?|mrs\.?)"  # noqa: E501
+    r"|(?:recommendation|reference|support) (?:for|of|on behalf of)(?=\s+(?:dr\.?\s+|mr\.?\s+|ms\.?\s+|mrs\.?\s+)?[A-Z])"  # noqa: E501
+    r"|certificate of (?:completion|achievement|participation) (?:to|for)|this certificate is presented to)"  # noqa: E501
     rf"[\s:,]*{_BREAK}[_.*|'‘ ]{{0,4}}(?:dr\.?\s+)?(?P<v>[A-Z][^\n\t(]{{2,60}})",
     re.I,
 )
 _RE_LINE = re.compile(r"\b(?:RE|Re|Subject|Regarding)\s*:\s*(?P<v>[^\n\t]{4,120})")
 _NAME_BEFORE = re.compile(
-    r"(?:^|\n|\t)(?:Dr\.?\s+)?(?P<v>[A-Z][A-Za-z.'’\- ]{2,50}?(?:,\s*[A-Za-z.\-]{1,8}){0,4})\s*(?:\n\s*)?"
-    r"(?:has (?:successfully )?(?:completed|participated|met|been (?:employed|certified|awarded))|completed (?:a |the )?(?:residency|fellowship|internship|training)"
-    r"|is (?:a diplomate|certified|board certified|licensed|employed|insured)|was employed|is hereby|has attended|attended)",
+    r"(?:^|\n|\t)(?:Dr\.?\s+)?(?P<v>[A-Z][A-Za-z.'’\- ]{2,50}?(?:,\s*[A-Za-z.\-]{1,8}){0,4})\s*(?:\n\s*)?"  # noqa: E501
+    r"(?:has (?:successfully )?(?:completed|participated|met|been (?:employed|certified|awarded))|completed (?:a |the )?(?:residency|fellowship|internship|training)"  # noqa: E501
+    r"|is (?:a diplomate|certified|board certified|licensed|employed|insured)|was employed|is hereby|has attended|attended)",  # noqa: E501
 )
 
 
@@ -382,7 +377,7 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
         for fd in dates.find_dates(text):
             before = text[max(0, fd.start - 30) : fd.start].lower()
             if re.search(
-                r"\b(?:on|this|dated|given|awarded|conferred|date)\b[^\n]{0,12}$", before
+                r"\b(?:on|this|dated|given|awarded|conferred)\b[^\n]{0,12}$", before
             ) or re.search(r"the\s*$", before):
                 out.append(
                     Cand(
@@ -399,7 +394,9 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
         distinct = {fd.value: fd for fd in dates.find_dates(text) if not fd.month_only}
         if len(distinct) == 1:
             fd = next(iter(distinct.values()))
-            out.append(Cand("issue_date", fd.value.isoformat(), 0.55, fd.start, fd.end, "only-date"))
+            out.append(
+                Cand("issue_date", fd.value.isoformat(), 0.55, fd.start, fd.end, "only-date")
+            )
     # a letter's date: a line that is only a date, near the top of the first page
     if (
         dt
@@ -413,11 +410,15 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
         and "issue_date" in wanted
     ):
         top = ctx.layout.rows[: max(1, int(ctx.layout.first_page_rows * 0.45))]
-        for row in top:
-            t = row.text.strip()
+        is_letter = bool(_LETTER_RX.search(text))
+        for i, row in enumerate(top):
+            t = row.cells[0].text.strip()
             found = dates.find_dates(t)
+            if _stamped(top, i):
+                continue  # "RECEIVED / MAR 25 2024": the office's stamp, not the letter's date
             if (
-                len(found) == 1
+                is_letter
+                and len(found) == 1
                 and len(t) - (found[0].end - found[0].start) <= 3
                 and not found[0].month_only
             ):
@@ -439,7 +440,7 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
         out.extend(_titles_from_text(ctx))
     if "credit_hours" in wanted:
         for m in re.finditer(
-            r"(?<!category )(?<!category)(?P<v>\d{1,3}(?:\.\d{1,2})?)\s*(?:\(|\n)?\s*(?:(?:[A-Z]{2,6}\s+)?(?:PRA\s+)?Category 1(?:\s+CME)? Credits?|(?:nursing )?contact hours?|credit hours?|credits?|CME credits?|CE credits?|hours of (?:CME|CE|credit))",
+            r"(?<!category )(?<!category)(?P<v>\d{1,3}(?:\.\d{1,2})?)\s*(?:\(|\n)?\s*(?:(?:[A-Z]{2,6}\s+)?(?:PRA\s+)?Category 1(?:\s+CME)? Credits?|(?:nursing )?contact hours?|credit hours?|credits?|CME credits?|CE credits?|hours of (?:CME|CE|credit))",  # noqa: E501
             text,
             re.I,
         ):
@@ -451,9 +452,9 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
                     Cand("credit_hours", parsed[0], score, m.start("v"), m.end("v"), "sentence")
                 )
     if "issuer" in wanted:
-        for rx, score in (
+        for pattern, score in (
             (
-                r"(?:^|\n)(?:(?:the|at)\s+)?(?P<v>[A-Z][A-Za-z&.' \-]{2,60}?)\s+(?:hereby\s+)?(?:confirms|certifies|verifies)\s+(?:that|the)",
+                r"(?:^|\n)(?:(?:the|at)\s+)?(?P<v>[A-Z][A-Za-z&.' \-]{2,60}?)\s+(?:hereby\s+)?(?:confirms|certifies|verifies)\s+(?:that|the)",  # noqa: E501
                 0.7,
             ),
             (
@@ -461,19 +462,19 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
                 0.8,
             ),
             (
-                r"(?:employed by|employment with|worked at|on staff at)\s+(?P<v>[A-Z][A-Za-z&.,' \-\n]{2,60}?)(?:\s+(?:from|as|since|in)\b|[.,])",
+                r"(?:employed by|employment with|worked at|on staff at)\s+(?P<v>[A-Z][A-Za-z&.,' \-\n]{2,60}?)(?:\s+(?:from|as|since|in)\b|[.,])",  # noqa: E501
                 0.7,
             ),
             (
-                r"(?:training|residency|fellowship|program|internship)(?: training)? in [A-Z][A-Za-z &/\-]+? at\s+(?P<v>[A-Z][A-Za-z&.,' \-\n]{2,80}?)[.,](?:\s|$)",
+                r"(?:training|residency|fellowship|program|internship)(?: training)? in [A-Z][A-Za-z &/\-]+? at\s+(?P<v>[A-Z][A-Za-z&.,' \-\n]{2,80}?)[.,](?:\s|$)",  # noqa: E501
                 0.8,
             ),
             (
-                r"(?P<v>[A-Z][A-Za-z&' \-]{2,80}?)\s+(?:designates this|is accredited by|is accredited as|has reviewed and approved)",
+                r"(?P<v>[A-Z][A-Za-z&' \-]{2,80}?)\s+(?:designates this|is accredited by|is accredited as|has reviewed and approved)",  # noqa: E501
                 0.7,
             ),
         ):
-            for m in re.finditer(rx, text):
+            for m in re.finditer(pattern, text):
                 v = title_case(m.group("v").replace("\n", " "))
                 v = re.sub(r"^(?:the)\s+", "", v, flags=re.I)
                 if 2 <= len(v.split()) <= 10 and (_org_like(v) or "insured by" in m.group(0)):
@@ -496,6 +497,25 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
     return out
 
 
+_LETTER_RX = re.compile(
+    r"\b(?:dear|to whom it may concern|sincerely|respectfully|regards|yours truly)\b", re.I
+)
+_STAMP_RX = re.compile(r"\b(?:received|faxed|filed|scanned|entered|stamped|rec'd)\b", re.I)
+def _stamped(rows: list[Row], i: int) -> bool:
+    """A date under (or beside, in the same cell) a RECEIVED / FAXED stamp word."""
+    cell = rows[i].cells[0]
+    if _STAMP_RX.search(cell.text):
+        return True
+    if i == 0:
+        return False
+    x0, _, x1, _ = cell.box
+    for above in rows[i - 1].cells:
+        ax0, _, ax1, _ = above.box
+        if _STAMP_RX.search(above.text) and ax0 < x1 and x0 < ax1:
+            return True
+    return False
+
+
 _PERIOD_RX = re.compile(
     r"(?:from|effective|between|period(?: of)?|dates?(?: of \w+)?:?)?\s*$", re.I
 )
@@ -504,7 +524,7 @@ _PERIOD_RX = re.compile(
 def _period_matches(text: str) -> list[tuple[dates.FoundDate, dates.FoundDate | None]]:
     found = dates.find_dates(text)
     out: list[tuple[dates.FoundDate, dates.FoundDate | None]] = []
-    for a, b in zip(found, found[1:], strict=False):
+    for a, b in itertools.pairwise(found):
         between = text[a.end : b.start]
         if len(between) <= 12 and re.fullmatch(
             r"[\s,]*(?:through|thru|to|until|till|and|-|–|—)[\s,]*", between, re.I
@@ -522,7 +542,7 @@ _CONTEXT_WORDS: list[tuple[str, str]] = [
     (r"start|hire|began|commenc|since|appointed", "start_date"),
     (r"separat|terminat|last day|resign|left", "end_date"),
     (
-        r"issued|issue date|effective|conferred|granted|certified|completed|completion|awarded|dated|given at|date:",
+        r"issued|issue date|effective|conferred|granted|certified|completed|completion|awarded|dated|given at|date:",  # noqa: E501
         "issue_date",
     ),
 ]
@@ -594,7 +614,7 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
                 )
     if dt == "training_certificate":
         for m in re.finditer(
-            r"(?:residency|fellowship|internship|program|training|education)(?: training| program)?\s+in\s+(?:the\s+(?:specialty|field)\s+of\s+)?(?P<v>[A-Z][A-Za-z&/\-]+(?:[ \n](?:and|of|&|[A-Z][A-Za-z&/\-]+))*)",
+            r"(?:residency|fellowship|internship|program|training|education)(?: training| program)?\s+in\s+(?:the\s+(?:specialty|field)\s+of\s+)?(?P<v>[A-Z][A-Za-z&/\-]+(?:[ \n](?:and|of|&|[A-Z][A-Za-z&/\-]+))*)",  # noqa: E501
             text,
         ):
             v = re.sub(r"\s+(?:and|of|&|At|From)$", "", m.group("v").replace("\n", " "))
@@ -611,7 +631,7 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
             )
     if dt in ("board_certification", "training_certificate"):
         for m in re.finditer(
-            r"certified by (?:the )?[A-Z][^.]{5,120}?\s+in\s+(?P<v>[A-Z][A-Za-z&/\-()]+(?:[ ](?:and|of|&|[A-Z(][A-Za-z&/\-()]+))*)",
+            r"certified by (?:the )?[A-Z][^.]{5,120}?\s+in\s+(?P<v>[A-Z][A-Za-z&/\-()]+(?:[ \n](?:and|of|&|[A-Z(][A-Za-z&/\-()]+))*)(?=\.)",  # noqa: E501
             text,
         ):
             out.append(
@@ -625,7 +645,7 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
                 )
             )
         for m in re.finditer(
-            r"(?:certified in|specialty of|in the specialty|certification in|diplomate in)\s+(?:the\s+)?(?P<v>[A-Z][A-Za-z&/\-()]+(?:[ ](?:and|of|&|[A-Z(][A-Za-z&/\-()]+))*)",
+            r"(?:certified in|specialty of|in the specialty|certification in|diplomate in)\s+(?:the\s+)?(?P<v>[A-Z][A-Za-z&/\-()]+(?:[ ](?:and|of|&|[A-Z(][A-Za-z&/\-()]+))*)",  # noqa: E501
             text,
         ):
             out.append(
@@ -665,7 +685,7 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
     if dt == "life_support_card":
         for c in g.courses:
             for m in re.finditer(
-                rf"\b(?:{re.escape(c['name'])}|{re.escape(c['abbr'])})(?:\s*\(({re.escape(c['abbr'])})\))?(?P<p>[ ]+Provider)?\b",
+                rf"\b(?:{re.escape(c['name'])}|{re.escape(c['abbr'])})(?:\s*\(({re.escape(c['abbr'])})\))?(?P<p>[ ]+Provider)?\b",  # noqa: E501
                 text,
                 re.I,
             ):
@@ -688,7 +708,7 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
                 )
     if dt == "employment_verification":
         for m in re.finditer(
-            r"(?:employed|served|worked|works|working)\s+(?:here\s+|with us\s+|(?:at|by|with) [^\t]{0,60}?)?as\s+(?:an?\s+)?(?P<v>[A-Z][A-Za-z/&\-]+(?:[ \n](?:of|and|&|[A-Z][A-Za-z/&\-]+|I{1,3}|IV))*)",
+            r"(?:employed|served|worked|works|working)\s+(?:here\s+|with us\s+|(?:at|by|with) [^\t]{0,60}?)?as\s+(?:an?\s+)?(?P<v>[A-Z][A-Za-z/&\-]+(?:[ \n](?:of|and|&|[A-Z][A-Za-z/&\-]+|I{1,3}|IV))*)",  # noqa: E501
             text,
         ):
             out.append(
@@ -702,7 +722,7 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
                 )
             )
         for m in re.finditer(
-            r"(?:position|title) of\s+(?:an?\s+)?(?P<v>[A-Z][A-Za-z/&\-]+(?:[ ](?:of|and|&|[A-Z][A-Za-z/&\-]+|I{1,3}|IV))*)",
+            r"(?:position|title) of\s+(?:an?\s+)?(?P<v>[A-Z][A-Za-z/&\-]+(?:[ ](?:of|and|&|[A-Z][A-Za-z/&\-]+|I{1,3}|IV))*)",  # noqa: E501
             text,
         ):
             out.append(
@@ -719,7 +739,7 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
         for m in re.finditer(
             r"(?:participated in|completed|attended|for the activity|entitled|titled|completion of)"
             r"(?:[ ][a-z][a-z\-]*){0,6}[ ]*(?:[:\n\t]|[ ][\"“])\s*[\"“]?"
-            r"(?P<v>[A-Z0-9][^\n\t\"”]{5,110}?)[\"”]?\s*(?:\n|\t|$|,? (?:on|held|and is|designated|for a|from))",
+            r"(?P<v>[A-Z0-9][^\n\t\"”]{5,110}?)[\"”]?\s*(?:\n|\t|$|,? (?:on|held|and is|designated|for a|from))",  # noqa: E501
             text,
         ):
             v = m.group("v").strip(" .")
@@ -826,7 +846,7 @@ def _signature(ctx: Context) -> list[Cand]:
     rows = ctx.layout.rows
     for i, row in enumerate(rows):
         if re.match(
-            r"\s*(?:sincerely|respectfully|regards|best regards|kind regards|cordially|yours truly|very truly yours|with regards)\b",
+            r"\s*(?:sincerely|respectfully|regards|best regards|kind regards|cordially|yours truly|very truly yours|with regards)\b",  # noqa: E501
             row.text,
             re.I,
         ):
@@ -869,7 +889,7 @@ _DEPARTMENT = re.compile(
     re.I,
 )
 _ROLE_WORDS = re.compile(
-    r"\b(?:director|president|dean|chair|chief|manager|officer|coordinator|head|professor|physician|nurse|department of)\b",
+    r"\b(?:director|president|dean|chair|chief|manager|officer|coordinator|head|professor|physician|nurse|department of)\b",  # noqa: E501
     re.I,
 )
 
@@ -933,7 +953,8 @@ def from_gazetteers(ctx: Context) -> list[Cand]:
         if entry is None:
             continue
         start, end = span.start_char, span.end_char
-        # a longer printed name around a known one: "Vanderbilt University Medical Center" vs "Vanderbilt University"
+        # a longer printed name around a known one:
+        # "Vanderbilt University Medical Center" vs "Vanderbilt University"
         cell = ctx.layout.cell_at(start)
         value = entry.name
         score = 0.88
@@ -1008,7 +1029,11 @@ def from_layout(ctx: Context, wanted: set[str]) -> list[Cand]:
                 t = cell.text.strip()
                 # a logo read as a stray letter or an acronym before the name: "B Mercy ..."
                 t = re.sub(r"^(?:[A-Z]{1,5}|[^A-Za-z]+)\s+(?=[A-Z][a-z])", "", t)
-                if _org_like(t) and not _DEPARTMENT.match(t):
+                if (
+                    _org_like(t)
+                    and not _DEPARTMENT.match(t)
+                    and not re.match(r"(?:re|subject)\s*:|.*\b(?:verification|letter)\b", t, re.I)
+                ):
                     low = t.lower()
                     score = 0.62 - 0.03 * i
                     if dt in ("medical_license", "nursing_license") and not re.search(

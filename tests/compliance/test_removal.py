@@ -197,6 +197,21 @@ def test_removed_document_leaves_no_byte_in_store_or_database(db: Database, tmp_
     gone = put_document(db, layout, "A1")
     kept = put_document(db, layout, "B2")
     needles = needles_of(gone)
+    with db.session() as s:
+        # the removed document was the letter answering a reference request
+        letter = ReferenceRequest(
+            provider_id=gone.provider_id,
+            kind="reference",
+            recipient_name="Dr Referee",
+            requested_on=TODAY,
+            requested_by="c",
+            due_on=TODAY,
+            received_on=TODAY,
+            document_id=gone.document_id,
+        )
+        s.add(letter)
+        s.flush()
+        letter_id = letter.id
 
     # the scans do find what is there (on SQLite the rows sit in the WAL until a checkpoint)
     if db.is_sqlite:
@@ -265,6 +280,9 @@ def test_removed_document_leaves_no_byte_in_store_or_database(db: Database, tmp_
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == 5
         assert s.scalar(select(func.count()).select_from(AuditDetail)) == 2
 
+        # the request stays, unlinked from the letter that is gone
+        request = s.get(ReferenceRequest, letter_id)
+        assert request is not None and request.document_id is None
         # the same bytes may arrive again as a new document
         s.add(Document(sha256=gone.sha, filename="again.pdf"))
 

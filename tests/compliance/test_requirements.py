@@ -148,3 +148,22 @@ def test_structural_errors() -> None:
         parse_requirements(state_without_base, source="r.yaml")
     with pytest.raises(RequirementsError, match="cannot read"):
         load_requirements(Path("/nonexistent/rules.yaml"))
+
+
+def test_rules_command_checks_a_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from credflow.cli import app
+
+    runner = CliRunner()
+    ok = runner.invoke(app, ["compliance", "rules", "--data-dir", str(tmp_path)])
+    assert ok.exit_code == 0, ok.output
+    assert "2025 from 2025-07-01: verification 120 days" in ok.output
+    assert "verification days: 180 → 120" in ok.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BASE.replace("doc_type: life_support_card", "doc_type: card"))
+    result = runner.invoke(app, ["compliance", "rules", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}: version 'v1', set 'physician', requirement 'bls', key 'doc_type'" in (
+        result.output
+    )

@@ -7,6 +7,7 @@ other compliance tests import them."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -215,3 +216,28 @@ def test_filters_select_clinicians(db: Database) -> None:
             "Nurse"]  # fmt: skip
         assert "Gone" not in {p.name for p in load_facts(s)}
         assert "Gone" in {p.name for p in load_facts(s, ProviderFilter(active_only=False))}
+
+
+def test_status_and_what_if_commands(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from credflow.cli import app
+    from credflow.context import open_context
+
+    ctx = open_context(tmp_path)
+    with ctx.db.session() as s:
+        pid = complete_physician(s, "Command Line")
+    ctx.close()
+    runner = CliRunner()
+    out = runner.invoke(app, ["compliance", "status", str(pid), "--data-dir", str(tmp_path),
+                              "--date", TODAY.isoformat()])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert f"provider {pid}: compliant on {TODAY}" in out.output
+    assert "State medical licence (CA): valid until" in out.output
+    assert runner.invoke(app, ["compliance", "status", "999", "--data-dir", str(tmp_path)]
+                         ).exit_code == 1  # fmt: skip
+    what = runner.invoke(app, ["compliance", "what-if", "2025", "--data-dir", str(tmp_path)])
+    assert what.exit_code == 0 and "version 2025 on 2025-07-01 (after 2024)" in what.output
+    csv_out = runner.invoke(app, ["compliance", "expirations", "--data-dir", str(tmp_path),
+                                  "--date", TODAY.isoformat()])  # fmt: skip
+    assert csv_out.exit_code == 0 and csv_out.output.startswith("section,provider_id,")

@@ -25,7 +25,11 @@ def page(rows: list[list[Cell]], source: str = "text", conf: float = 1.0) -> Pag
 
 def values(p: Page) -> tuple[str, dict[str, str | None], dict[str, float]]:
     doc_type, _, fields = extract_fields([p])
-    return doc_type, {k: f.value for k, f in fields.items()}, {k: f.confidence for k, f in fields.items()}
+    return (
+        doc_type,
+        {k: f.value for k, f in fields.items()},
+        {k: f.confidence for k, f in fields.items()},
+    )
 
 
 def test_licence_with_other_wording_and_short_labels() -> None:
@@ -218,7 +222,13 @@ def test_reference_letter_with_signature_block() -> None:
                 [(0.1, "Credentials Committee")],
                 [(0.1, "St. Anne Hospital")],
                 [(0.1, "Dear Committee Members:")],
-                [(0.1, "It is my pleasure to write this letter of recommendation for Dr. Hannah Weiss,")],
+                [
+                    (
+                        0.1,
+                        "It is my pleasure to write this letter of recommendation for "
+                        "Dr. Hannah Weiss,",
+                    )
+                ],
                 [(0.1, "whom I have known for six years. I recommend her without reservation.")],
                 [(0.1, "Respectfully,")],
                 [(0.1, "Robert Mills, MD")],
@@ -232,3 +242,74 @@ def test_reference_letter_with_signature_block() -> None:
     assert got["referee_name"] == "Robert Mills"
     assert got["issuer"] == "Lakeview Family Health Partners"
     assert got["issue_date"] == "2023-06-03"
+
+
+def test_board_certificate_with_a_printed_period() -> None:
+    doc_type, got, _ = values(
+        page(
+            [
+                [(0.2, "American Board of Emergency Medicine")],
+                [(0.2, "Verification of Certification")],
+                [(0.1, "Physician:"), (0.35, "Samuel A. Ortiz, MD")],
+                [(0.1, "Specialty:"), (0.35, "Emergency Medicine")],
+                [(0.1, "Certificate #:"), (0.35, "ABEM-40917")],
+                [(0.1, "Certification Period:"), (0.35, "07/01/2019 - 12/31/2029")],
+            ]
+        )
+    )
+    assert doc_type == "board_certification"
+    assert got["issuer"] == "American Board of Emergency Medicine"
+    assert got["person_name"] == "Samuel A. Ortiz"
+    assert got["credential_title"] == "Emergency Medicine"
+    assert got["credential_number"] == "ABEM-40917"
+    assert got["issue_date"] == "2019-07-01"
+    assert got["expiration_date"] == "2029-12-31"
+
+
+def test_training_certificate_period_fills_start_and_completion() -> None:
+    doc_type, got, _ = values(
+        page(
+            [
+                [(0.25, "Northwestern Memorial Hospital")],
+                [(0.25, "Department of Graduate Medical Education")],
+                [(0.3, "This certifies that")],
+                [(0.3, "Aisha N. Rahman, MD")],
+                [(0.15, "has satisfactorily completed a fellowship in Pulmonary Disease")],
+                [(0.2, "from July 1, 2018 through June 30, 2021.")],
+            ]
+        )
+    )
+    assert doc_type == "training_certificate"
+    assert got["person_name"] == "Aisha N. Rahman"
+    assert got["issuer"] == "Northwestern Memorial Hospital"
+    assert got["credential_title"] == "Pulmonary Disease"
+    assert got["start_date"] == "2018-07-01"
+    assert got["issue_date"] == "2021-06-30"
+
+
+def test_wallet_card_without_labels() -> None:
+    doc_type, got, conf = values(
+        page(
+            [
+                [(0.1, "STATE OF TEXAS")],
+                [(0.1, "TEXAS BOARD OF NURSING")],
+                [(0.1, "LICENSED VOCATIONAL NURSE")],
+                [(0.1, "MARIA L. DELGADO")],
+                [(0.1, "1402 ELM STREET")],
+                [(0.1, "AUSTIN, TX 78701")],
+                [(0.1, "LVN 220915")],
+                [(0.1, "01/15/2024"), (0.5, "01/31/2026")],
+            ],
+            source="ocr",
+            conf=0.93,
+        )
+    )
+    assert doc_type == "nursing_license"
+    assert got["issuer"] == "Texas Board of Nursing"
+    assert got["jurisdiction"] == "TX"
+    assert got["credential_title"] == "Licensed Vocational Nurse"
+    assert got["person_name"] == "Maria L. Delgado"
+    assert got["issue_date"] == "2024-01-15"
+    assert got["expiration_date"] == "2026-01-31"
+    # unlabelled values are guesses from layout: the reviewer is asked to confirm them
+    assert conf["issue_date"] < 0.9 and conf["expiration_date"] < 0.9

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,7 +26,9 @@ def make_text_pdf(path: Path, n: int, pages: int = 1) -> Path:
         pdf.cell(0, 12, "STATE BOARD OF MEDICINE", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", size=12)
         pdf.cell(0, 10, "Physician and Surgeon License", new_x="LMARGIN", new_y="NEXT")
-        pdf.cell(0, 10, f"License No. A{100000 + n}  page {page + 1}", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            0, 10, f"License No. A{100000 + n}  page {page + 1}", new_x="LMARGIN", new_y="NEXT"
+        )
         pdf.cell(0, 10, "Issued 2021-03-04   Expires 2027-03-31", new_x="LMARGIN", new_y="NEXT")
     path.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(path))

@@ -59,7 +59,9 @@ def archive(tmp_path: Path) -> Path:
 
 
 def _backfill(db: Database, tmp_path: Path, workers: int = 1) -> Backfill:
-    config = WorkerConfig(db.url, tmp_path / "data", ProcessOptions(lease_seconds=120), memory_mb=2048)
+    config = WorkerConfig(
+        db.url, tmp_path / "data", ProcessOptions(lease_seconds=120), memory_mb=2048
+    )
     return Backfill(
         db, StoreLayout(tmp_path / "data"), max_file_mb=50, workers=workers, worker_config=config
     )
@@ -93,14 +95,25 @@ def test_sources_are_streamed_with_hints_and_refusals(archive: Path) -> None:
         ]
     )
     assert sorted(refused) == sorted(
-        ["old-files/2021/scans.zip//etc/cron.d/evil.pdf", "old-files/2021/scans.zip/../../escape.pdf"]
+        [
+            "old-files/2021/scans.zip//etc/cron.d/evil.pdf",
+            "old-files/2021/scans.zip/../../escape.pdf",
+        ]
     )
     assert zip_entry_count(archive / "2021" / "scans.zip") == 6
 
 
-def test_backfill_reads_everything_once_and_resumes(db: Database, archive: Path, tmp_path: Path) -> None:
+def test_backfill_reads_everything_once_and_resumes(
+    db: Database, archive: Path, tmp_path: Path
+) -> None:
     first = _backfill(db, tmp_path).run([archive])
-    assert (first.found, first.read, first.duplicates, first.failed, first.refused) == (7, 5, 1, 1, 2)
+    assert (first.found, first.read, first.duplicates, first.failed, first.refused) == (
+        7,
+        5,
+        1,
+        1,
+        2,
+    )
     assert not (tmp_path / "escape.pdf").exists()
     assert status_counts(db) == {"awaiting_review": 5, "failed": 1}
     with db.session() as s:
@@ -109,12 +122,20 @@ def test_backfill_reads_everything_once_and_resumes(db: Database, archive: Path,
         assert s.scalar(select(func.count()).select_from(DocumentArrival)) == 7
 
     again = _backfill(db, tmp_path).run([archive])  # a second run skips what is done
-    assert (again.found, again.skipped, again.read, again.duplicates, again.failed) == (7, 7, 0, 0, 0)
+    assert (again.found, again.skipped, again.read, again.duplicates, again.failed) == (
+        7,
+        7,
+        0,
+        0,
+        0,
+    )
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(DocumentArrival)) == 7
 
 
-def test_an_interrupted_backfill_finishes_on_the_next_run(db: Database, archive: Path, tmp_path: Path) -> None:
+def test_an_interrupted_backfill_finishes_on_the_next_run(
+    db: Database, archive: Path, tmp_path: Path
+) -> None:
     taken_only = _backfill(db, tmp_path, workers=0).run([archive])  # as if stopped before reading
     assert taken_only.queued == 5 and status_counts(db)["received"] == 5
     _backfill(db, tmp_path, workers=1).run([archive])
@@ -134,7 +155,9 @@ def test_backfill_command(archive: Path, tmp_path: Path) -> None:
     dry = runner.invoke(app, ["backfill", str(archive), "--data-dir", str(data), "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "would take 7 file(s)" in dry.output
-    result = runner.invoke(app, ["backfill", str(archive), "--data-dir", str(data), "--workers", "1"])
+    result = runner.invoke(
+        app, ["backfill", str(archive), "--data-dir", str(data), "--workers", "1"]
+    )
     assert result.exit_code == 0, result.output
     assert "read 5, duplicates 1, failed 1, already done 0, refused 2" in result.output
     assert "zip-slip" in result.output

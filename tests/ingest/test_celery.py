@@ -44,7 +44,9 @@ def queue_name() -> Iterator[str]:
     client.close()
 
 
-def _worker(tmp_path: Path, pg_url: str, queue: str, n: int) -> tuple[subprocess.Popen[bytes], Path]:
+def _worker(
+    tmp_path: Path, pg_url: str, queue: str, n: int
+) -> tuple[subprocess.Popen[bytes], Path]:
     env = os.environ | {
         "CREDFLOW_QUEUE": "celery",
         "CREDFLOW_BROKER_URL": REDIS_URL,
@@ -70,7 +72,9 @@ def test_two_celery_workers_read_a_batch_and_a_lost_message_is_sent_again(
     db = Database(pg_url)
     db.upgrade()
     # one document is already waiting and its message was lost (say, Redis restarted)
-    lost = Intake(db, StoreLayout(data)).take_file(make_text_pdf(tmp_path / "lost.pdf", 999), hint=None, remove=False)
+    lost = Intake(db, StoreLayout(data)).take_file(
+        make_text_pdf(tmp_path / "lost.pdf", 999), hint=None, remove=False
+    )
     service = IngestService(
         IngestConfig(
             db_url=pg_url,

@@ -53,7 +53,9 @@ def test_store_writes_under_the_hash_and_leaves_no_temporaries(tmp_path: Path) -
     assert clean_temporaries(layout) == 1
 
 
-def test_file_is_stored_and_committed_before_it_leaves_the_inbox(db: Database, tmp_path: Path) -> None:
+def test_file_is_stored_and_committed_before_it_leaves_the_inbox(
+    db: Database, tmp_path: Path
+) -> None:
     layout = StoreLayout(tmp_path)
     seen_by_callback: list[tuple[bool, bool]] = []
 
@@ -92,7 +94,9 @@ def test_same_bytes_again_is_a_visible_duplicate(db: Database, tmp_path: Path) -
     queued: list[int] = []
     intake = Intake(db, layout, on_received=queued.append)
     first = intake.take_file(make_text_pdf(layout.inbox / "a.pdf", 7), hint=None, remove=True)
-    again = intake.take_file(make_text_pdf(layout.inbox / "Smith/b.pdf", 7), hint="Smith", remove=True)
+    again = intake.take_file(
+        make_text_pdf(layout.inbox / "Smith/b.pdf", 7), hint="Smith", remove=True
+    )
 
     assert again.duplicate and again.document_id == first.document_id
     assert queued == [first.document_id]  # read once

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from ingest.store import sha256_file
 from models import Database, Document, DocumentArrival
 from tests.ingest.helpers import make_text_pdf, status_counts, wait_for
-from tests.support import corpus_labels, CORPUS
+from tests.support import CORPUS, corpus_labels
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,16 @@ class Service:
         env.pop("CREDFLOW_DATABASE_URL", None)
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "credflow.cli", "run", "--data-dir", str(self.data), "--port", str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "credflow.cli",
+                    "run",
+                    "--data-dir",
+                    str(self.data),
+                    "--port",
+                    str(self.port),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -63,7 +72,11 @@ class Service:
 
     def workers(self) -> list[psutil.Process]:
         assert self.proc is not None
-        return [p for p in psutil.Process(self.proc.pid).children() if "spawn_main" in " ".join(p.cmdline())]
+        return [
+            p
+            for p in psutil.Process(self.proc.pid).children()
+            if "spawn_main" in " ".join(p.cmdline())
+        ]
 
 
 @pytest.fixture
@@ -75,10 +88,14 @@ def service(tmp_path: Path) -> Iterator[Service]:
         svc.proc.wait(10)
 
 
-def test_kill_9_mid_batch_then_restart_accounts_for_every_file_once(service: Service, tmp_path: Path) -> None:
+def test_kill_9_mid_batch_then_restart_accounts_for_every_file_once(
+    service: Service, tmp_path: Path
+) -> None:
     batch = tmp_path / "batch"
     files = [make_text_pdf(batch / f"folder-{n % 7}" / f"doc-{n:03}.pdf", n) for n in range(110)]
-    scans = [CORPUS / label["file"] for label in corpus_labels() if label["render"]["kind"] == "scan"][:3]
+    scans = [
+        CORPUS / label["file"] for label in corpus_labels() if label["render"]["kind"] == "scan"
+    ][:3]
     for scan in scans:
         files.append(Path(shutil.copy(scan, batch / scan.name)))
     files.append(Path(shutil.copy(files[0], batch / "same-bytes-again.pdf")))
@@ -99,16 +116,21 @@ def test_kill_9_mid_batch_then_restart_accounts_for_every_file_once(service: Ser
     os.kill(service.proc.pid, signal.SIGKILL)
     service.proc.wait(10)
     before = status_counts(db)
-    assert sum(before.values()) < len(distinct) or before.get("processing") or before.get("received"), (
-        "the kill came too late to interrupt anything"
-    )
+    assert (
+        sum(before.values()) < len(distinct) or before.get("processing") or before.get("received")
+    ), "the kill came too late to interrupt anything"
     # the workers go down with the service: nothing writes behind a restart's back
-    wait_for(lambda: not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE], 30)
+    wait_for(
+        lambda: not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE],
+        30,
+    )
 
     service.start()
     wait_for(
-        lambda: not any(p.is_file() for p in inbox.rglob("*"))
-        and status_counts(db) == {"awaiting_review": len(distinct)},
+        lambda: (
+            not any(p.is_file() for p in inbox.rglob("*"))
+            and status_counts(db) == {"awaiting_review": len(distinct)}
+        ),
         timeout=540,
         interval=0.5,
     )
@@ -116,7 +138,9 @@ def test_kill_9_mid_batch_then_restart_accounts_for_every_file_once(service: Ser
     with db.session() as s:
         shas = set(s.scalars(select(Document.sha256)))
         arrivals = s.scalar(select(func.count()).select_from(DocumentArrival))
-        duplicates = s.scalar(select(func.count()).select_from(DocumentArrival).where(DocumentArrival.duplicate))
+        duplicates = s.scalar(
+            select(func.count()).select_from(DocumentArrival).where(DocumentArrival.duplicate)
+        )
     assert shas == distinct  # one Document per distinct content
     assert arrivals == len(files) and duplicates == 1  # each file recorded exactly once
     assert status_counts(db) == {"awaiting_review": len(distinct)}  # none stuck in processing

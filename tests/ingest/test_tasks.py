@@ -33,7 +33,12 @@ def test_text_pdf_is_read_into_pages_fields_and_a_preview(db: Database, tmp_path
     with db.session() as s:
         doc = s.get(Document, doc_id)
         assert doc is not None and doc.sha256
-        assert (doc.status, doc.page_count, doc.attempts, doc.lease_owner) == ("awaiting_review", 2, 1, None)
+        assert (doc.status, doc.page_count, doc.attempts, doc.lease_owner) == (
+            "awaiting_review",
+            2,
+            1,
+            None,
+        )
         assert doc.doc_type is not None and doc.processed_at is not None
         pages = s.scalars(select(DocumentPage).where(DocumentPage.document_id == doc_id)).all()
         assert [p.number for p in pages] == [1, 2] and pages[0].source == "text"
@@ -66,10 +71,15 @@ def test_running_the_task_again_does_nothing(db: Database, tmp_path: Path) -> No
     assert process_document(db, layout, doc_id, OPTIONS).status is None
     with db.session() as s:
         assert s.scalar(select(Document.attempts).where(Document.id == doc_id)) == 1
-        assert len(s.scalars(select(DocumentPage).where(DocumentPage.document_id == doc_id)).all()) == 1
+        assert (
+            len(s.scalars(select(DocumentPage).where(DocumentPage.document_id == doc_id)).all())
+            == 1
+        )
 
 
-def test_unreadable_file_fails_with_its_reason_and_can_be_retried(db: Database, tmp_path: Path) -> None:
+def test_unreadable_file_fails_with_its_reason_and_can_be_retried(
+    db: Database, tmp_path: Path
+) -> None:
     layout = StoreLayout(tmp_path)
     whole = make_text_pdf(tmp_path / "whole.pdf", 4).read_bytes()
     truncated = tmp_path / "truncated.pdf"
@@ -115,7 +125,9 @@ def test_a_dead_local_owner_is_noticed_at_once(db: Database, tmp_path: Path) -> 
         assert leases.sweep(s, 3) == [doc_id]
 
 
-def test_a_document_that_keeps_stopping_its_worker_ends_failed(db: Database, tmp_path: Path) -> None:
+def test_a_document_that_keeps_stopping_its_worker_ends_failed(
+    db: Database, tmp_path: Path
+) -> None:
     layout = StoreLayout(tmp_path)
     doc_id = _take(db, layout, make_text_pdf(tmp_path / "a.pdf", 8))
     for attempt in range(3):

@@ -45,11 +45,13 @@ class Recorder:
         return self.intake.take_file(path, hint=hint, remove=True)
 
 
-def _start(tmp_path: Path, db: Database, **kwargs: float) -> tuple[InboxWatcher, Recorder, StoreLayout]:
+def _start(
+    tmp_path: Path, db: Database, **kwargs: float
+) -> tuple[InboxWatcher, Recorder, StoreLayout]:
     layout = StoreLayout(tmp_path)
     recorder = Recorder(db, layout)
     options: dict[str, float] = {"settle_seconds": SETTLE, "rescan_seconds": 60.0} | kwargs
-    watcher = InboxWatcher(layout.inbox, recorder, **options)  # type: ignore[arg-type]
+    watcher = InboxWatcher(layout.inbox, recorder, **options)
     watcher.start()
     return watcher, recorder, layout
 
@@ -91,11 +93,20 @@ def test_locked_file_is_left_until_the_lock_goes(tmp_path: Path, sqlite_db: Data
         watcher.stop()
 
 
-def test_temporary_files_are_ignored_and_subfolders_become_hints(tmp_path: Path, sqlite_db: Database) -> None:
+def test_temporary_files_are_ignored_and_subfolders_become_hints(
+    tmp_path: Path, sqlite_db: Database
+) -> None:
     watcher, recorder, layout = _start(tmp_path, sqlite_db)
     inbox = layout.inbox
     try:
-        for name in ["~$scan.pdf", "scan.pdf.part", "x.tmp", ".DS_Store", "Thumbs.db", ".hidden.pdf"]:
+        for name in [
+            "~$scan.pdf",
+            "scan.pdf.part",
+            "x.tmp",
+            ".DS_Store",
+            "Thumbs.db",
+            ".hidden.pdf",
+        ]:
             (inbox / name).write_bytes(b"%PDF-1.4 not yet")
         make_text_pdf(inbox / "@eaDir" / "thumb.pdf", 3)
         make_text_pdf(inbox / "__MACOSX" / "x.pdf", 4)
@@ -105,13 +116,18 @@ def test_temporary_files_are_ignored_and_subfolders_become_hints(tmp_path: Path,
         threading.Event().wait(SETTLE * 3)
         assert sorted(recorder.taken) == [("licence.pdf", "Gonzalez, Maria"), ("plain.pdf", None)]
         with sqlite_db.session() as s:
-            assert s.scalar(select(Document.hint).where(Document.filename == "licence.pdf")) == "Gonzalez, Maria"
+            assert (
+                s.scalar(select(Document.hint).where(Document.filename == "licence.pdf"))
+                == "Gonzalez, Maria"
+            )
         assert (inbox / "~$scan.pdf").exists() and (inbox / "@eaDir" / "thumb.pdf").exists()
     finally:
         watcher.stop()
 
 
-def test_files_present_at_start_are_taken_and_polling_works(tmp_path: Path, sqlite_db: Database) -> None:
+def test_files_present_at_start_are_taken_and_polling_works(
+    tmp_path: Path, sqlite_db: Database
+) -> None:
     layout = StoreLayout(tmp_path)
     make_text_pdf(layout.inbox / "before.pdf", 7)
     watcher, recorder, _ = _start(tmp_path, sqlite_db, poll_seconds=0.3)
@@ -123,7 +139,9 @@ def test_files_present_at_start_are_taken_and_polling_works(tmp_path: Path, sqli
         watcher.stop()
 
 
-def test_the_periodic_rescan_finds_what_no_event_announced(tmp_path: Path, sqlite_db: Database) -> None:
+def test_the_periodic_rescan_finds_what_no_event_announced(
+    tmp_path: Path, sqlite_db: Database
+) -> None:
     # a poller that effectively never polls: only the rescan can find the file
     watcher, recorder, layout = _start(tmp_path, sqlite_db, poll_seconds=3600.0, rescan_seconds=0.5)
     try:
@@ -134,7 +152,9 @@ def test_the_periodic_rescan_finds_what_no_event_announced(tmp_path: Path, sqlit
         watcher.stop()
 
 
-def test_an_error_with_one_file_never_stops_the_watcher(tmp_path: Path, sqlite_db: Database) -> None:
+def test_an_error_with_one_file_never_stops_the_watcher(
+    tmp_path: Path, sqlite_db: Database
+) -> None:
     watcher, recorder, layout = _start(tmp_path, sqlite_db)
     recorder.fail_next = 1
     try:

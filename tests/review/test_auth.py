@@ -306,3 +306,21 @@ def client_as_password(app: FastAPI, username: str, password: str) -> TestClient
     client = TestClient(app)
     assert sign_in(client, username, password).status_code == 303
     return client
+
+
+def test_pages_and_htmx_without_a_session_and_a_refused_page(db: Database, tmp_path: Path) -> None:
+    add_users(db)
+    app = make_app(db, tmp_path)
+    anonymous = TestClient(app)
+    partial = anonymous.get("/queue/counts", headers={"HX-Request": "true"})
+    assert partial.status_code == 401
+    assert partial.headers["hx-redirect"] == "/login?next=%2Fqueue%2Fcounts"
+
+    # a page refused for the role answers with the error page, the API with JSON
+    coordinator = client_as(app, "coordinator")
+    assert coordinator.get("/api/users").json() == {"detail": "Your role does not allow this."}
+    auditor = client_as(app, "auditor")
+    refused = auditor.post("/review/1/approve", data={"csrf_token": csrf_of(auditor)})
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "read-only" in refused.text

@@ -128,6 +128,23 @@ def test_review_a_scan_with_the_keyboard_then_a_click_and_approve(
     page.keyboard.press("Shift+Tab")
     assert active(page)["name"] == "credential_number"
 
+    # Esc undoes an edit; a second Esc leaves the field, and then single keys work: ?
+    issuer = page.locator("#f-issuer")
+    issuer.focus()
+    before = issuer.input_value()
+    page.keyboard.type(" and more")
+    page.keyboard.press("Escape")
+    assert issuer.input_value() == before
+    page.keyboard.type("?")  # still in a text field: a question mark is just typed
+    assert not page.locator("#help-dialog").is_visible()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Escape")
+    assert issuer.input_value() == before and active(page)["tag"] != "INPUT"
+    page.keyboard.press("?")
+    assert page.locator("#help-dialog").is_visible()
+    page.keyboard.press("Escape")
+    assert not page.locator("#help-dialog").is_visible()
+
     # -- the mouse: click the number where it is printed on the page -----------------
     with live_app.db.session() as s:
         words = s.scalar(
