@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import Table, and_, delete, or_, select, update
 from sqlalchemy.exc import OperationalError
@@ -93,6 +94,22 @@ class Removal:
     event_ids: tuple[int, ...]
     # tables rows were deleted from or changed in: `erase_freed_space` compacts these
     tables: tuple[str, ...] = field(default=())
+
+
+class RemoveFunction(Protocol):
+    """`remove_document` and `remove_provider` share this shape."""
+
+    def __call__(
+        self,
+        session: Session,
+        layout: StoreLayout,
+        entity_id: int,
+        /,
+        *,
+        actor: str,
+        reason: str,
+        today: date | None = None,
+    ) -> Removal: ...
 
 
 # --- retention holds -----------------------------------------------------------------------

@@ -6,7 +6,7 @@ import importlib
 
 import typer
 
-MODULES = ("extract_cmd", "service", "users", "db_cmd", "compliance_cmd")
+MODULES = ("extract_cmd", "service", "users", "db_cmd", "compliance_cmd", "records_cmd")
 
 
 def register_all(app: typer.Typer) -> None:
