@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +50,14 @@ GROUND_TRUTH = {
 
 
 def _load_rates() -> Callable[[str, str], tuple[float, float]]:
-    spec = importlib.util.spec_from_file_location("ocr_accuracy", SHARED / "tools" / "ocr_accuracy.py")
+    spec = importlib.util.spec_from_file_location(
+        "ocr_accuracy", SHARED / "tools" / "ocr_accuracy.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.rates  # type: ignore[no-any-return]
+    rates: Callable[[str, str], tuple[float, float]] = module.rates
+    return rates
 
 
 def _cpu() -> float:
@@ -97,21 +101,26 @@ def credflow_pages(path: Path) -> list[str]:
 
 def ground_truth() -> None:
     rates = _load_rates()
-    print(f"{'file':28} {'plain cer':>9} {'wer':>6} {'cpu s':>6} | "
-          f"{'credflow cer':>12} {'wer':>6} {'cpu s':>6}")
+    print(
+        f"{'file':28} {'plain cer':>9} {'wer':>6} {'cpu s':>6} | "
+        f"{'credflow cer':>12} {'wer':>6} {'cpu s':>6}"
+    )
     tot = [0.0, 0.0]
     for image, gold in GROUND_TRUTH.items():
         truth = (TRUTH / gold).read_text(encoding="utf-8", errors="replace")
-        plain, pc, _ = timed(lambda image=image: plain_pages(TRUTH / image))
-        ours, oc, _ = timed(lambda image=image: credflow_pages(TRUTH / image))
+        plain, pc, _ = timed(partial(plain_pages, TRUTH / image))
+        ours, oc, _ = timed(partial(credflow_pages, TRUTH / image))
         p_cer, p_wer = rates(truth, "\n".join(plain))
         o_cer, o_wer = rates(truth, "\n".join(ours))
         tot[0] += pc
         tot[1] += oc
-        print(f"{image:28} {p_cer:9.4f} {p_wer:6.3f} {pc:6.2f} | "
-              f"{o_cer:12.4f} {o_wer:6.3f} {oc:6.2f}")
-    print(f"cpu total: plain {tot[0]:.2f} s, credflow {tot[1]:.2f} s "
-          f"(credflow/plain = {tot[1] / max(tot[0], 1e-9):.2f})")
+        print(
+            f"{image:28} {p_cer:9.4f} {p_wer:6.3f} {pc:6.2f} | {o_cer:12.4f} {o_wer:6.3f} {oc:6.2f}"
+        )
+    print(
+        f"cpu total: plain {tot[0]:.2f} s, credflow {tot[1]:.2f} s "
+        f"(credflow/plain = {tot[1] / max(tot[0], 1e-9):.2f})"
+    )
 
 
 def _norm(s: str) -> str:
@@ -121,15 +130,18 @@ def _norm(s: str) -> str:
 def _values(label: dict[str, Any]) -> list[str]:
     """Label values printed verbatim (dates and states are printed in other forms)."""
     return [
-        v for k, v in label["fields"].items()
+        v
+        for k, v in label["fields"].items()
         if isinstance(v, str) and k != "jurisdiction" and not re.fullmatch(r"\d{4}-\d\d-\d\d", v)
     ]
 
 
 def dev(kinds: list[str], limit: int) -> None:
     labels = [json.loads(line) for line in (DEV / "labels.jsonl").read_text().splitlines() if line]
-    print(f"{'kind':6} {'docs':>4} {'pages':>5} | {'plain found':>11} {'cpu s/page':>10} "
-          f"{'wall':>5} | {'credflow found':>14} {'cpu s/page':>10} {'wall':>5} | ratio")
+    print(
+        f"{'kind':6} {'docs':>4} {'pages':>5} | {'plain found':>11} {'cpu s/page':>10} "
+        f"{'wall':>5} | {'credflow found':>14} {'cpu s/page':>10} {'wall':>5} | ratio"
+    )
     for kind in kinds:
         chosen = [x for x in labels if x["render"]["kind"] == kind][:limit]
         found = [0, 0]
@@ -138,8 +150,8 @@ def dev(kinds: list[str], limit: int) -> None:
         wall = [0.0, 0.0]
         for label in chosen:
             path = DEV / label["file"]
-            plain, pc, pw = timed(lambda path=path: plain_pages(path))
-            ours, oc, ow = timed(lambda path=path: credflow_pages(path))
+            plain, pc, pw = timed(partial(plain_pages, path))
+            ours, oc, ow = timed(partial(credflow_pages, path))
             values = [_norm(v) for v in _values(label)]
             for i, text in enumerate(("\n".join(plain), "\n".join(ours))):
                 t = _norm(text)
@@ -151,10 +163,12 @@ def dev(kinds: list[str], limit: int) -> None:
             wall[0] += pw
             wall[1] += ow
         n = max(pages, 1)
-        print(f"{kind:6} {len(chosen):4} {pages:5} | {found[0]:5}/{total:<5} "
-              f"{cpu[0] / n:10.2f} {wall[0] / n:5.2f} | {found[1]:8}/{total:<5} "
-              f"{cpu[1] / n:10.2f} {wall[1] / n:5.2f} | "
-              f"pages/s credflow/plain = {cpu[0] / max(cpu[1], 1e-9):.2f}")
+        print(
+            f"{kind:6} {len(chosen):4} {pages:5} | {found[0]:5}/{total:<5} "
+            f"{cpu[0] / n:10.2f} {wall[0] / n:5.2f} | {found[1]:8}/{total:<5} "
+            f"{cpu[1] / n:10.2f} {wall[1] / n:5.2f} | "
+            f"pages/s credflow/plain = {cpu[0] / max(cpu[1], 1e-9):.2f}"
+        )
 
 
 def main() -> None:

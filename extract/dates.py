@@ -37,7 +37,8 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "mdy_name",
         re.compile(
-            rf"\b(?P<m>{_MON})\.?\s+(?P<d>{_D}{{1,2}}){_ORD}?\s*[,.]?\s+(?P<y>{_D}{{4}})\b", re.I
+            rf"\b(?P<m>{_MON})\.?\s+(?P<d>{_D}{{1,2}}){_ORD}?(?:\s*[,.]\s*|\s+)(?P<y>{_D}{{4}})\b",
+            re.I,
         ),
     ),
     # 12-JUL-2015 / 5 June 2013 / 05 Jun. 2013

@@ -23,12 +23,15 @@ from extract.errors import OCRError
 from extract.types import Box, Page, ReadOptions, Word
 
 # A reading whose length-weighted mean confidence is below this is re-checked for
-# orientation. Upright print reads at 0.85-0.97; upside-down text at 0.35-0.45.
-BAD_QUALITY = 0.62
+# orientation. Upright print reads at 0.85-0.97 (poor photos ~0.65); upside-down text
+# at 0.35-0.45.
+BAD_QUALITY = 0.55
 # A second reading replaces the first only when it is clearly better.
 BETTER_BY = 0.08
 # A blank or nearly blank page has nothing to turn: don't pay for OSD and a second read.
 MIN_LETTERS = 20
+# Fewer dark pixels than this (a few specks of dust) and the page is blank.
+BLANK_INK_PIXELS = 150
 # Seconds one tesseract run may take before the page is given up (never hang a worker).
 TESSERACT_TIMEOUT = 180
 
@@ -48,7 +51,11 @@ def read_image(image: Image.Image, number: int, options: ReadOptions) -> Page:
     """OCR one page image: crop/flatten a photo, deskew, read, turn upright when needed."""
     gray, rgb = pp.to_gray(image)
     prepared = prepare(gray, rgb, pp.image_dpi(image))
-    reading = tesseract(prepared.ocr, prepared.dpi, options.language)
+    if np.count_nonzero(prepared.gray < 128) < BLANK_INK_PIXELS:
+        # a blank page (the back of a sheet): nothing for tesseract to find
+        reading = Reading([], 0.0, 0)
+    else:
+        reading = tesseract(prepared.ocr, prepared.dpi, options.language)
     upright = prepared.gray
     turn = 0
     sideways = sideways_turn(reading.words)
@@ -94,7 +101,7 @@ def prepare(gray: pp.Gray, rgb: np.ndarray | None, dpi: float | None) -> Prepare
     if quad is not None:
         page = pp.warp_page(gray, quad)
         page = pp.remove_rules(pp.flatten_light(page))
-        skew = pp.estimate_skew(page, limit=4.0)
+        skew = pp.estimate_skew(page, limit=2.5)  # the warp squared the page already
         page_dpi: float | None = None  # the photo's own figure says nothing about the page
     else:
         page = gray

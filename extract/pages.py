@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pypdfium2
-from PIL import Image, ImageFile, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from extract import ocr, textlayer
 from extract.errors import (
@@ -92,6 +92,7 @@ def read_pages(path: Path, options: ReadOptions = ReadOptions()) -> list[Page]:
 
 
 def _image_pages(path: Path, options: ReadOptions) -> Iterator[Page]:
+    Image.MAX_IMAGE_PIXELS = options.max_pixels  # Pillow's own bomb check, at our limit
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

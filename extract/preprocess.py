@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-Gray = NDArray[np.uint8]
+# Workers run one process per core: OpenCV's own thread pool would only fight them.
+cv2.setNumThreads(1)
+
+Gray = NDArray[Any]  # 2-D uint8 pixels (cv2's stubs make finer types a fiction)
 
 # Median height of character-sized blobs on a 300 dpi page of 10-12 pt text; smaller
 # means tesseract sees too few pixels per glyph (its documented sweet spot is a capital
@@ -38,7 +42,7 @@ class Prepared:
     cropped: bool  # a photographed page was found, cut out and flattened
 
 
-def to_gray(image: Image.Image) -> tuple[Gray, NDArray[np.uint8] | None]:
+def to_gray(image: Image.Image) -> tuple[Gray, NDArray[Any] | None]:
     """Grayscale pixels, plus the RGB pixels when the image has colour (for page finding)."""
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         # transparent areas are paper, not black
@@ -72,17 +76,24 @@ def image_dpi(image: Image.Image) -> float | None:
 
 
 def _downscale(gray: Gray, longest: int) -> tuple[Gray, float]:
+    """A copy at most about `longest` pixels long, by whole-number area averaging.
+
+    OpenCV's area resize is fast only for whole-number factors (ten times faster than
+    a fractional one on a photo), and the estimates made on the copy need no more.
+    """
     h, w = gray.shape[:2]
-    f = min(1.0, longest / max(h, w))
-    if f >= 1.0:
+    k = -(-max(h, w) // longest)
+    if k <= 1:
         return gray, 1.0
-    return cv2.resize(gray, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA), f
+    cropped = gray[: h - h % k, : w - w % k]
+    small = cv2.resize(cropped, (w // k, h // k), interpolation=cv2.INTER_AREA)
+    return small, 1.0 / k
 
 
 # ---------------------------------------------------------------- page in a photo
 
 
-def find_page(gray: Gray, rgb: NDArray[np.uint8] | None) -> NDArray[np.float32] | None:
+def find_page(gray: Gray, rgb: NDArray[Any] | None) -> NDArray[Any] | None:
     """Corners (tl, tr, br, bl) of a page photographed on a background, or None.
 
     The background is whatever colour the image border has; the page is the big solid
@@ -90,7 +101,7 @@ def find_page(gray: Gray, rgb: NDArray[np.uint8] | None) -> NDArray[np.float32] 
     frame give None and are left as they are.
     """
     src = rgb if rgb is not None else gray
-    small, f = _downscale(src, 600)
+    small, f = _downscale(src, 400)
     small = cv2.GaussianBlur(small, (5, 5), 0)
     lab = (
         cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
@@ -100,17 +111,37 @@ def find_page(gray: Gray, rgb: NDArray[np.uint8] | None) -> NDArray[np.float32] 
     h, w = lab.shape[:2]
     b = max(3, min(h, w) // 40)
     border = np.concatenate(
-        [lab[:b].reshape(-1, lab.shape[2]), lab[-b:].reshape(-1, lab.shape[2]),
-         lab[:, :b].reshape(-1, lab.shape[2]), lab[:, -b:].reshape(-1, lab.shape[2])]
+        [
+            lab[:b].reshape(-1, lab.shape[2]),
+            lab[-b:].reshape(-1, lab.shape[2]),
+            lab[:, :b].reshape(-1, lab.shape[2]),
+            lab[:, -b:].reshape(-1, lab.shape[2]),
+        ]
     )
     bg = np.median(border, axis=0)
     spread = float(np.median(np.abs(border - bg).sum(axis=1)))
     dist = np.abs(lab - bg).sum(axis=2)
-    paper_like = float(bg[0]) > (200 if lab.shape[2] == 3 else 200)  # L* of Lab is 0..255 here
+    paper_like = float(bg[0]) > 200  # L* of 8-bit Lab (and gray) runs 0..255
     if paper_like and spread < 12:
         return None  # the border is clean paper: a scan, nothing to crop
     d8 = np.clip(dist * (255.0 / max(float(dist.max()), 1.0)), 0, 255).astype(np.uint8)
-    _, mask = cv2.threshold(d8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    otsu, mask = cv2.threshold(d8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # coloured parts of the page (a red header band) differ from the background less than
+    # white paper does: grow the page into anything clearly unlike the background
+    border_d8 = np.clip(
+        np.abs(border - bg).sum(axis=1) * (255.0 / max(float(dist.max()), 1.0)), 0, 255
+    )
+    low = max(0.5 * otsu, 1.3 * float(np.percentile(border_d8, 95)))
+    if low < otsu:
+        weak = cv2.morphologyEx(
+            (d8 > low).astype(np.uint8) * 255, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)
+        )
+        n, labels = cv2.connectedComponents(weak)
+        if n > 1:
+            hits = np.bincount(labels[mask > 0], minlength=n)
+            hits[0] = 0
+            grown = labels == int(np.argmax(hits))
+            mask = np.where(grown, 255, mask).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -129,7 +160,7 @@ def find_page(gray: Gray, rgb: NDArray[np.uint8] | None) -> NDArray[np.float32] 
     return (quad / f).astype(np.float32)
 
 
-def _quad(hull: NDArray[np.int32]) -> NDArray[np.float32] | None:
+def _quad(hull: NDArray[Any]) -> NDArray[Any] | None:
     peri = cv2.arcLength(hull, True)
     for eps in (0.02, 0.03, 0.045, 0.06):
         approx = cv2.approxPolyDP(hull, eps * peri, True)
@@ -140,7 +171,7 @@ def _quad(hull: NDArray[np.int32]) -> NDArray[np.float32] | None:
     return _order(rect.astype(np.float32))
 
 
-def _order(pts: NDArray[np.float32]) -> NDArray[np.float32]:
+def _order(pts: NDArray[Any]) -> NDArray[Any]:
     s = pts.sum(axis=1)
     d = np.diff(pts, axis=1).ravel()
     return np.array(
@@ -149,7 +180,7 @@ def _order(pts: NDArray[np.float32]) -> NDArray[np.float32]:
     )
 
 
-def warp_page(gray: Gray, quad: NDArray[np.float32]) -> Gray:
+def warp_page(gray: Gray, quad: NDArray[Any]) -> Gray:
     """Cut the page out along its corners and make it a flat rectangle."""
     tl, tr, br, bl = quad
     width = round(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))
@@ -167,13 +198,13 @@ def flatten_light(gray: Gray) -> Gray:
     The paper's brightness is estimated on a small copy (text removed by a max filter and
     a median), so the cost is one division of the full image.
     """
-    small, f = _downscale(gray, 500)
+    small, _ = _downscale(gray, 500)
     k = max(3, round(min(small.shape) / 60) | 1)
     bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     bg = cv2.medianBlur(bg, max(3, (3 * k) | 1))
     bg = cv2.resize(bg, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
     flat = cv2.divide(gray, np.maximum(bg, 1), scale=255)
-    lo = float(np.percentile(flat[:: 4, :: 4], 0.5))
+    lo = float(np.percentile(flat[::4, ::4], 0.5))
     if lo >= 200:
         return flat
     # map the darkest ink to black, paper stays white
@@ -223,7 +254,7 @@ def estimate_skew(gray: Gray, limit: float = 12.0) -> float:
     coarse = np.arange(-limit, limit + 0.01, 1.0)
     scores = [sharpness(a) for a in coarse]
     a0 = float(coarse[int(np.argmax(scores))])
-    fine = np.arange(a0 - 1.0, a0 + 1.01, 0.2)
+    fine = np.arange(max(-limit, a0 - 1.0), min(limit, a0 + 1.0) + 0.01, 0.2)
     scores = [sharpness(a) for a in fine]
     angle = float(fine[int(np.argmax(scores))])
     return 0.0 if abs(angle) < 0.3 else angle
@@ -244,7 +275,11 @@ def rotate(gray: Gray, degrees: float) -> Gray:
     m[0, 2] += (nw - w) / 2
     m[1, 2] += (nh - h) / 2
     return cv2.warpAffine(
-        gray, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+        gray,
+        m,
+        (nw, nh),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
         borderValue=255,
     )
 

@@ -25,13 +25,104 @@ _MOJIBAKE = re.compile(r"Ã.|Â.|â€|ï¿½|\(cid:\d+\)")
 # The commonest English words and the words credential papers are made of: a real text
 # layer is full of them, a layer of unmapped glyphs or bad OCR has almost none.
 COMMON_WORDS = frozenset(
-    """a about after all also an and any are as at be been board by can certificate
-    certify certification completed date day do for from has have he her his i if in
-    is it its license medical may me my name no not number of on or our name provider
-    state she that the their this to us was we which who will with you your
-    issued expires expiration program training registration university hospital school
-    center health care nursing physician doctor degree medicine american national dear
-    sincerely page address phone policy insurance coverage effective year years""".split()
+    [
+        "a",
+        "about",
+        "after",
+        "all",
+        "also",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "board",
+        "by",
+        "can",
+        "certificate",
+        "certify",
+        "certification",
+        "completed",
+        "date",
+        "day",
+        "do",
+        "for",
+        "from",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "its",
+        "license",
+        "medical",
+        "may",
+        "me",
+        "my",
+        "name",
+        "no",
+        "not",
+        "number",
+        "of",
+        "on",
+        "or",
+        "our",
+        "provider",
+        "state",
+        "she",
+        "that",
+        "the",
+        "their",
+        "this",
+        "to",
+        "us",
+        "was",
+        "we",
+        "which",
+        "who",
+        "will",
+        "with",
+        "you",
+        "your",
+        "issued",
+        "expires",
+        "expiration",
+        "program",
+        "training",
+        "registration",
+        "university",
+        "hospital",
+        "school",
+        "center",
+        "health",
+        "care",
+        "nursing",
+        "physician",
+        "doctor",
+        "degree",
+        "medicine",
+        "american",
+        "national",
+        "dear",
+        "sincerely",
+        "page",
+        "address",
+        "phone",
+        "policy",
+        "insurance",
+        "coverage",
+        "effective",
+        "year",
+        "years",
+    ]
 )
 
 
@@ -156,8 +247,12 @@ def _words(
             mid = (y0 + y1) / 2
             same_line = last_line_box[1] - 0.2 * lh <= mid <= last_line_box[3] + 0.2 * lh
             if same_line and x0 >= last_line_box[2] - lh:
-                last_line_box = [last_line_box[0], min(last_line_box[1], y0), x1,
-                                 max(last_line_box[3], y1)]
+                last_line_box = [
+                    last_line_box[0],
+                    min(last_line_box[1], y0),
+                    x1,
+                    max(last_line_box[3], y1),
+                ]
             else:
                 line += 1
                 if mid > last_line_box[3] + 1.3 * lh or mid < last_line_box[1] - 6 * lh:
@@ -190,9 +285,11 @@ def _words(
             if jumps or gap > 0.35 * height or gap < -2 * height:
                 flush()
         cur.append(ch)
-        box = [x0, y0, x1, y1] if not box else [
-            min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1)
-        ]
+        box = (
+            [x0, y0, x1, y1]
+            if not box
+            else [min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1)]
+        )
     flush()
     # render modes are per text object: call the layer invisible when most objects are
     total_objects = _count_text_objects(page)

@@ -156,6 +156,7 @@ class WorkerPool:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.crashes = 0
+        self._failed_starts = 0  # workers that died before becoming ready, in a row
 
     # -- used by the dispatcher -------------------------------------------------------
     def submit(self, doc_id: int) -> bool:
@@ -280,6 +281,7 @@ class WorkerPool:
                 msg = slot.conn.recv()
                 if msg[0] == "ready":
                     slot.owner = msg[1]
+                    self._failed_starts = 0
                 elif msg[0] == "page":
                     slot.progress_at = time.monotonic()
                 elif msg[0] == "done":
@@ -314,6 +316,10 @@ class WorkerPool:
             self._give_back(slot, reason=reason, count_attempt=True)
         else:
             log.warning("worker %s stopped (exit code %s) while idle", slot.process.pid, code)
+        if slot.owner is None:
+            # it never started (database unreachable, broken install): don't spin, back off
+            self._failed_starts += 1
+            self._stopping.wait(min(30.0, 0.5 * 2**self._failed_starts))
         slot.conn.close()
         if not self._stopping.is_set():
             self._slots[index] = self._spawn()

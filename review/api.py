@@ -108,7 +108,7 @@ class Counts(BaseModel):
 
 class ApproveIn(BaseModel):
     doc_type: str
-    fields: dict[str, str | None]
+    fields: dict[str, str | int | float | None]
     provider_id: int | None = None
 
 

@@ -47,6 +47,8 @@ def _one(path: str, text_only: bool) -> tuple[str, Any, str | None]:
         return path, None, "is a directory, not a file"
     except PermissionError:
         return path, None, "permission denied: make the file readable"
+    except Exception as e:  # a bug must not cost the other files their results
+        return path, None, f"could not be read ({type(e).__name__}: {e}); please report this file"
 
 
 def _results(

@@ -15,6 +15,7 @@ import re
 from collections import defaultdict
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.utils import default_process
 
 from extract import validators
 from extract.classify import classify
@@ -158,6 +159,8 @@ def _name_lines(ctx: Context, wanted: set[str]) -> list[Cand]:
                 continue
             if any(ch.isdigit() for ch in row.text) or len(row.cells) > 3:
                 continue  # an address or a table row, not a name standing alone
+            if len(row.cells) > 1 and not t.isupper():
+                continue  # "Payment Indicator | EXEMPT": a label, not a name
             res = clean_person(t)
             if not res or is_signatory(layout, cell.start):
                 continue
@@ -190,8 +193,8 @@ def is_signatory(layout: Layout, offset: int) -> bool:
     name_only = len(cell.words) <= 6 and not re.match(r"\s*(?:re|subject)\b", cell.text, re.I)
     if cell.row + 1 < len(rows) and len(row.cells) == 1 and name_only:
         below = rows[cell.row + 1].cells[0]
-        if below.box[0] < cell.box[2] and cell.box[0] < below.box[2]:
-            nxt = below.text
+        if below.box[0] < cell.box[2] and cell.box[0] < below.box[2] and len(below.words) <= 7:
+            nxt = below.text  # a short line under a name: "Director, Graduate Medical Education"
     prev = rows[cell.row - 1].cells[0].text if cell.row > 0 else ""
     return bool(_ROLE_RX.search(neighbours) or _ROLE_RX.search(nxt) or _SIGN_OFF.search(prev))
 
@@ -225,6 +228,9 @@ def _decide(ctx: Context, cands: list[Cand], wanted: set[str]) -> dict[str, Fiel
         if field == "issuer":
             for c in group:
                 c.value = _canonical_issuer(c.value)
+        if field == "credential_title" and ctx.doc_type in _TITLE_LISTS:
+            for c in group:
+                c.value = _canonical_title(c.value, ctx.doc_type)
         scored: dict[str, list[tuple[float, Cand]]] = defaultdict(list)
         for c in group:
             page, box, conf = ctx.layout.evidence(c.start, c.end)
@@ -292,7 +298,23 @@ def _canonical_issuer(value: str) -> str:
     g = gazetteers.load()
     if value.lower() in g.by_lower:
         return g.by_lower[value.lower()].name
-    best = process.extractOne(value, g.all_names, scorer=fuzz.ratio, score_cutoff=90)
+    best = process.extractOne(
+        value, g.all_names, processor=default_process, scorer=fuzz.ratio, score_cutoff=90
+    )
+    return best[0] if best else value
+
+
+_TITLE_LISTS = ("board_certification", "training_certificate", "medical_license", "nursing_license")
+
+
+def _canonical_title(value: str, doc_type: str) -> str:
+    """"Dermatoligy" -> "Dermatology": an OCR-damaged specialty or licence type."""
+    names = rules.known_titles(doc_type)
+    if value in names:
+        return value
+    best = process.extractOne(
+        value, names, processor=default_process, scorer=fuzz.ratio, score_cutoff=88
+    )
     return best[0] if best else value
 
 

@@ -22,6 +22,7 @@ from functools import lru_cache
 from importlib import resources
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.utils import default_process
 from spacy.tokens import Doc
 from spacy.util import filter_spans
 
@@ -79,9 +80,17 @@ def _titles() -> dict:
 # ---------------------------------------------------------------- value parsing
 
 
+_LEADER = re.compile(r"^(?:[.:·_\-]{3,}.*|[a-z]*(?:sss|eee|\.\.\.)[a-z.]*)$", re.I)
+
+
+def strip_leaders(text: str) -> str:
+    """Dotted leaders ("Registrant Name .......... D'ANGELO") that OCR reads as letters."""
+    return " ".join(t for t in text.split(" ") if not (len(t) >= 3 and _LEADER.match(t)))
+
+
 def parse_value(field: str, text: str) -> tuple[str, float] | None:
     """The typed value inside a label's value text: (normal form, quality)."""
-    text = text.strip()
+    text = strip_leaders(text.strip()).strip()
     if not text:
         return None
     if field in ("issue_date", "expiration_date", "start_date", "end_date"):
@@ -403,9 +412,6 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
         in (
             "reference_letter",
             "employment_verification",
-            "training_certificate",
-            "malpractice_insurance",
-            "board_certification",
         )
         and "issue_date" in wanted
     ):
@@ -481,7 +487,7 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
                     out.append(Cand("issuer", v, score, m.start("v"), m.end("v"), "sentence"))
     if "credential_number" in wanted:
         for m in re.finditer(
-            r"(?:policy|license|licence|certificate|registration|certification|member)\s+(?:number|no\.?|#)\s*:?\s*(?P<v>[A-Z0-9][A-Z0-9\-./]*\d[A-Z0-9\-./]*)",
+            r"(?:policy|license|licence|certificate|registration|certification|member)\s+(?:number|no\.?|#)\s*:?\s*(?P<v>[A-Z0-9][A-Z0-9 \-./]{2,30})",
             text,
             re.I,
         ):
@@ -614,7 +620,7 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
                 )
     if dt == "training_certificate":
         for m in re.finditer(
-            r"(?:residency|fellowship|internship|program|training|education)(?: training| program)?\s+in\s+(?:the\s+(?:specialty|field)\s+of\s+)?(?P<v>[A-Z][A-Za-z&/\-]+(?:[ \n](?:and|of|&|[A-Z][A-Za-z&/\-]+))*)",  # noqa: E501
+            r"(?:residency|fellowship|internship|program|training|education|fellow|resident)(?: training| program)?\s+in\s+(?:the\s+(?:specialty|field)\s+of\s+)?(?P<v>[A-Z][A-Za-z&/\-]+(?:[ \n](?:and|of|&|[A-Z][A-Za-z&/\-]+))*)",  # noqa: E501
             text,
         ):
             v = re.sub(r"\s+(?:and|of|&|At|From)$", "", m.group("v").replace("\n", " "))
@@ -668,6 +674,7 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
                 best = process.extractOne(
                     t,
                     specs,
+                    processor=default_process,
                     scorer=fuzz.ratio,
                     score_cutoff=90 if cell.page in ctx.ocr_pages else 97,
                 )
@@ -757,6 +764,16 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
     return out
 
 
+@lru_cache(maxsize=8)
+def known_titles(doc_type: str) -> tuple[str, ...]:
+    """Titles a document of this type may carry: specialties, licence types."""
+    g = gazetteers.load()
+    if doc_type in ("board_certification", "training_certificate"):
+        return tuple(g.specialties)
+    lic = _titles()["license_titles"]
+    return tuple(lic["medical"] + lic["nursing"])
+
+
 def from_leftovers(ctx: Context, wanted: set[str], taken: list[Cand]) -> list[Cand]:
     """Cards and wall certificates print bare values: a date on its own line, a number on
     its own line. Weak evidence, used when nothing labelled says otherwise."""
@@ -777,6 +794,8 @@ def from_leftovers(ctx: Context, wanted: set[str], taken: list[Cand]) -> list[Ca
         cell = ctx.layout.cell_at(fd.start)
         if cell is not None and len(cell.text) - (fd.end - fd.start) <= 3:
             bare_dates.append(fd)
+    if _LETTER_RX.search(ctx.text):
+        bare_dates = []  # a letter's own date stands alone too: no guessing from layout
     if len(bare_dates) >= 2:
         first = min(bare_dates, key=lambda f: f.value)
         last = max(bare_dates, key=lambda f: f.value)
@@ -803,6 +822,16 @@ def from_leftovers(ctx: Context, wanted: set[str], taken: list[Cand]) -> list[Ca
                         "bare-date",
                     )
                 )
+    elif len(bare_dates) == 1 and ctx.doc_type != "dea_registration" and "issue_date" in wanted:
+        # one bare date beside a labelled later expiration: the date of issue
+        lone = bare_dates[0]
+        later = [
+            c for c in taken if c.field == "expiration_date" and c.value > lone.value.isoformat()
+        ]
+        if later and not any(c.field == "issue_date" for c in taken):
+            out.append(
+                Cand("issue_date", lone.value.isoformat(), 0.45, lone.start, lone.end, "bare-date")
+            )
     elif (
         len(bare_dates) == 1 and ctx.doc_type == "dea_registration" and "expiration_date" in wanted
     ):

@@ -12,7 +12,7 @@ from compliance import deviations as dev
 from compliance.requirements import load_requirements
 from compliance.status import evaluate, load_facts
 from models import AuditEvent, Credential, Database, Provider, User
-from models.compliance import Deviation
+from models.compliance import CommitteeDecision, Deviation
 from tests.compliance.test_status import TODAY, add_cred, complete_physician
 
 
@@ -72,8 +72,6 @@ def test_missing_recredentialing_and_inactive(db: Database) -> None:
     with db.session() as s:
         pid = complete_physician(s, "Overdue", states=("CA", "OR"))
         s.query(Provider).filter_by(id=pid).update({"email": "x@example.org"})
-        from models.compliance import CommitteeDecision
-
         s.query(CommitteeDecision).filter_by(provider_id=pid).update(
             {"decided_on": TODAY - timedelta(days=3 * 366)}
         )

@@ -10,6 +10,7 @@ from compliance.expirations import build_dashboard, dashboard_csv, expiring
 from compliance.requirements import load_requirements
 from compliance.status import ProviderFilter
 from models import Database
+from models.compliance import CommitteeDecision
 from tests.compliance.test_status import TODAY, add_cred, add_provider, complete_physician
 
 
@@ -74,8 +75,6 @@ def test_sections_filters_and_csv(db: Database) -> None:
 def test_recredentialing_and_stale_verification_sections(db: Database) -> None:
     with db.session() as s:
         pid = complete_physician(s, "Due Soon", verified=TODAY - timedelta(days=200))
-        from models.compliance import CommitteeDecision
-
         s.query(CommitteeDecision).filter_by(provider_id=pid).update(
             {"decided_on": date(2023, 4, 1)}
         )

@@ -21,8 +21,8 @@ from compliance import notify
 from compliance.mail import SmtpConfig
 from compliance.training import add_session
 from credflow.settings import Settings
-from models import Database, User
-from models.compliance import OutboxMessage
+from models import Credential, Database, Provider, User
+from models.compliance import CommitteeDecision, OutboxMessage
 from tests.compliance.test_status import TODAY, add_cred, add_provider, complete_physician
 
 
@@ -255,8 +255,6 @@ def test_managers_get_new_deviations_and_a_weekly_digest(
         s.add(User(username="aud", password_hash="x", role="auditor", email="aud@example.org"))
         pid = complete_physician(s, "Lapsed Doctor", email="doc@example.org")
         add_cred(s, pid, "medical_license", state="NV", expires=TODAY - timedelta(days=1))
-        from models import Provider
-
         s.query(Provider).filter_by(id=pid).update({"states": ["CA", "NV"]})
     settings = settings_for(smtp, tmp_path, public_url="https://cred.hospital.example")
 
@@ -342,3 +340,19 @@ def test_smtp_login_with_the_settings_user(tmp_path: Path) -> None:
     assert logins[0] == ("credflow", "s3cret")
     (msg,) = sink.messages
     assert msg["Subject"] == "Grüße" and msg.get_content() == "héllo\n"
+
+
+def test_cme_due_before_recredentialing(db: Database, smtp: SmtpServer, tmp_path: Path) -> None:
+    with db.session() as s:
+        pid = complete_physician(s, "Few Credits", email="few@example.org")
+        s.query(CommitteeDecision).filter_by(provider_id=pid).update(
+            {"decided_on": date(2023, 3, 22)}  # recredentialing due 2026-03-22, in 20 days
+        )
+        s.query(Credential).filter_by(provider_id=pid, doc_type="cme_certificate").update(
+            {"credit_hours": "12.5"}
+        )
+    settings = settings_for(smtp, tmp_path)
+    notify.run_pass(db, settings, TODAY, clock=lambda: at(TODAY))
+    (cme,) = [m for m in smtp.messages if m["Subject"].startswith("CME")]
+    assert cme["Subject"] == "CME hours due before your recredentialing on 2026-03-22"
+    assert "12.5 of 50 CME hours" in cme.get_content()

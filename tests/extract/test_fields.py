@@ -31,7 +31,7 @@ CASES = [
     ("doc_0011.png", 1),  # scan, Red Cross certificate
     ("doc_0054.tif", 1),  # scan, licence notice
     ("doc_0065.png", 1),  # scan, CME transcript
-    ("doc_0039.jpg", 2),  # photo, licence verification grid
+    ("doc_0064.jpg", 1),  # photo, reference letter
     ("doc_0099.jpg", 2),  # photo, insurance certificate
 ]
 

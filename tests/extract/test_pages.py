@@ -38,7 +38,8 @@ def _rates(truth: str, text: str) -> tuple[float, float]:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.rates(truth, text)  # type: ignore[no-any-return]
+    cer, wer = module.rates(truth, text)
+    return float(cer), float(wer)
 
 
 def _text_pdf(lines: list[str], size: int = 16) -> FPDF:

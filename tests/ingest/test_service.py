@@ -125,4 +125,5 @@ def test_a_decompression_bomb_fails_its_document_not_the_service(
         doc = s.scalars(select(Document)).one()
         assert doc.status == "failed"
         assert "memory" in (doc.error or "") or "large" in (doc.error or ""), doc.error
-    assert service.watcher.alive and service.pool is not None and service.pool.ready()
+    assert service.watcher.alive and service.pool is not None
+    wait_for(service.pool.ready, timeout=120)  # every worker is (again) ready for work

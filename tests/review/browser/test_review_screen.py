@@ -179,6 +179,26 @@ def test_review_a_scan_with_the_keyboard_then_a_click_and_approve(
     assert active(page)["name"] == "credential_number"
     page.screenshot(path=str(screenshots / "review-screen.png"))
 
+    # dragging over several words fills the field with all of them; Esc takes it back
+    first = next(w for w in words or [] if w[0] == "JOSE")
+    last = next(w for w in words or [] if w[0] == "COHEN")
+    name_input = page.locator("#f-person_name")
+    name_input.focus()
+    typed_name = name_input.input_value()
+    sheet = page.locator("#sheet").bounding_box()
+    assert sheet is not None
+
+    def at(fx: float, fy: float) -> tuple[float, float]:
+        return sheet["x"] + sheet["width"] * fx, sheet["y"] + sheet["height"] * fy
+
+    page.mouse.move(*at(first[2] - 0.003, first[3] - 0.003))
+    page.mouse.down()
+    page.mouse.move(*at(last[4] + 0.003, last[5] + 0.003), steps=8)
+    page.mouse.up()
+    assert name_input.input_value() == "JOSE JOSEPH COHEN"
+    page.keyboard.press("Escape")
+    assert name_input.input_value() == typed_name
+
     # -- Ctrl+Enter approves and opens the next document -----------------------------
     page.keyboard.press("Control+Enter")
     page.wait_for_url(lambda u: f"/review/{doc_id}" not in u)

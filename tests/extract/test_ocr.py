@@ -1,0 +1,116 @@
+"""The pieces of reading a page image: turning, deskew, page finding, text-layer checks."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pypdfium2
+import pytest
+from fpdf import FPDF
+
+from extract import ocr
+from extract import preprocess as pp
+from extract.textlayer import LayerCheck
+from extract.types import Word
+
+
+def _page(lines: list[str], dpi: int = 150) -> np.ndarray:
+    pdf = FPDF(format="letter")
+    pdf.set_font("helvetica", size=14)
+    pdf.add_page()
+    for line in lines:
+        pdf.cell(0, 10, line, new_x="LMARGIN", new_y="NEXT")
+    doc = pypdfium2.PdfDocument(bytes(pdf.output()))
+    image = np.asarray(doc[0].render(scale=dpi / 72, grayscale=True).to_pil())
+    doc.close()
+    return image
+
+
+LINES = [f"Line {i}: the State Board of Medicine certifies this licence" for i in range(14)]
+
+
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_turning_a_box_matches_turning_the_image(turn: int) -> None:
+    image = np.zeros((40, 100), np.uint8)
+    image[5:15, 60:90] = 255  # a box at x 0.6..0.9, y 0.125..0.375
+    box = (0.6, 5 / 40, 0.9, 15 / 40)
+    turned = ocr.turn_image(image, turn)
+    ys, xs = np.nonzero(turned)
+    h, w = turned.shape
+    expected = (xs.min() / w, ys.min() / h, (xs.max() + 1) / w, (ys.max() + 1) / h)
+    assert np.allclose(ocr.turn_box(box, turn), expected)
+
+
+def test_sideways_reading_is_recognised_from_word_boxes() -> None:
+    def word(x: float, y: float, line: int) -> Word:
+        return Word("word", 0.9, (x, y, x + 0.02, y + 0.08), 1, line)
+
+    down = [word(0.7, 0.1 + 0.1 * i, line=0) for i in range(5)]
+    up = [word(0.2, 0.9 - 0.1 * i, line=0) for i in range(5)]
+    across = [Word("w", 0.9, (0.1 * i, 0.2, 0.1 * i + 0.08, 0.22), 1, 0) for i in range(5)]
+    assert ocr.sideways_turn(down) == 270
+    assert ocr.sideways_turn(up) == 90
+    assert ocr.sideways_turn(across) == 0
+    assert ocr.sideways_turn([]) == 0
+
+
+@pytest.mark.parametrize("angle", [-5.0, -2.0, 3.0, 7.0])
+def test_skew_is_measured_on_a_small_copy(angle: float) -> None:
+    page = _page(LINES)
+    tilted = pp.rotate(page, angle)
+    measured = pp.estimate_skew(tilted)
+    assert abs(measured + angle) <= 0.4  # turning back by `measured` straightens it
+    assert abs(pp.estimate_skew(pp.rotate(tilted, measured))) <= 0.4
+
+
+def test_a_photographed_page_is_found_cut_out_and_flattened() -> None:
+    page = _page(LINES)
+    h, w = page.shape
+    canvas = np.zeros((h + 400, w + 400, 3), np.uint8)
+    canvas[:] = (95, 60, 35)  # a wooden desk
+    canvas += np.random.default_rng(1).integers(0, 25, canvas.shape, dtype=np.uint8)
+    quad = np.array([[230, 180], [w + 150, 230], [w + 200, h + 230], [180, h + 170]], np.float32)
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    m = cv2.getPerspectiveTransform(src, quad)
+    paper = cv2.warpPerspective(cv2.cvtColor(page, cv2.COLOR_GRAY2RGB), m, canvas.shape[1::-1])
+    mask = cv2.warpPerspective(np.full_like(page, 255), m, canvas.shape[1::-1]) > 0
+    canvas[mask] = paper[mask]
+    # a shadow across the lower half
+    canvas[canvas.shape[0] // 2 :] = (canvas[canvas.shape[0] // 2 :] * 0.6).astype(np.uint8)
+    gray = cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY)
+
+    found = pp.find_page(gray, canvas)
+    assert found is not None
+    assert np.abs(found - quad).max() < 25
+    flat = pp.flatten_light(pp.warp_page(gray, found))
+    top, bottom = flat[: flat.shape[0] // 3], flat[-flat.shape[0] // 3 :]
+    assert abs(float(np.median(top)) - float(np.median(bottom))) < 10  # shadow gone
+    # a scan (paper to the border) is left alone
+    assert pp.find_page(page, None) is None
+
+
+def test_small_text_is_scaled_up_and_big_text_is_not() -> None:
+    assert pp.upscale_factor(_page(LINES, dpi=90), None) > 1.4
+    assert pp.upscale_factor(_page(LINES, dpi=300), None) == 1.0
+
+
+def test_layer_checks_tell_good_text_from_garbage() -> None:
+    good = LayerCheck(chars=800, words=150, tokens=120, plausible_words=115, common_words=30)
+    assert good.verdict() is None
+    glyphs = LayerCheck(chars=800, bad_chars=500, words=150, tokens=10, plausible_words=2)
+    assert glyphs.verdict() == "unmapped glyphs"
+    soup = LayerCheck(chars=800, words=150, tokens=120, plausible_words=40, common_words=0)
+    assert soup.verdict() == "gibberish"
+    earlier_ocr = LayerCheck(
+        chars=800,
+        invisible_chars=800,
+        words=150,
+        tokens=120,
+        plausible_words=100,
+        common_words=10,
+        image_cover=1.0,
+    )
+    assert earlier_ocr.verdict() == "doubtful earlier OCR"
+    fax_header = LayerCheck(chars=40, words=6, tokens=5, plausible_words=5, image_cover=0.95)
+    assert fax_header.verdict() == "a few words over a scanned page"
+    assert LayerCheck().verdict() == "no text layer"
