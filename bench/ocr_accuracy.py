@@ -136,14 +136,14 @@ def _values(label: dict[str, Any]) -> list[str]:
     ]
 
 
-def dev(kinds: list[str], limit: int) -> None:
+def dev(kinds: list[str], limit: int, stride: int = 1, verbose: bool = False) -> None:
     labels = [json.loads(line) for line in (DEV / "labels.jsonl").read_text().splitlines() if line]
     print(
         f"{'kind':6} {'docs':>4} {'pages':>5} | {'plain found':>11} {'cpu s/page':>10} "
         f"{'wall':>5} | {'credflow found':>14} {'cpu s/page':>10} {'wall':>5} | ratio"
     )
     for kind in kinds:
-        chosen = [x for x in labels if x["render"]["kind"] == kind][:limit]
+        chosen = [x for x in labels if x["render"]["kind"] == kind][::stride][:limit]
         found = [0, 0]
         total = pages = 0
         cpu = [0.0, 0.0]
@@ -158,6 +158,12 @@ def dev(kinds: list[str], limit: int) -> None:
                 found[i] += sum(v in t for v in values)
             total += len(values)
             pages += len(ours)
+            if verbose:
+                print(
+                    f"  {label['file']:14} pages {len(ours)}  cpu plain {pc:5.2f} "
+                    f"credflow {oc:5.2f}",
+                    flush=True,
+                )
             cpu[0] += pc
             cpu[1] += oc
             wall[0] += pw
@@ -176,12 +182,14 @@ def main() -> None:
     parser.add_argument("--dev", action="store_true", help="also the dev corpus scans/photos")
     parser.add_argument("--kind", action="append", choices=["scan", "photo", "pdf_text"])
     parser.add_argument("--limit", type=int, default=1000)
+    parser.add_argument("--stride", type=int, default=1, help="every Nth document")
+    parser.add_argument("--verbose", action="store_true", help="a line per document")
     parser.add_argument("--no-truth", action="store_true", help="skip the ground-truth pages")
     args = parser.parse_args()
     if not args.no_truth:
         ground_truth()
     if args.dev:
-        dev(args.kind or ["scan", "photo"], args.limit)
+        dev(args.kind or ["scan", "photo"], args.limit, args.stride, args.verbose)
 
 
 if __name__ == "__main__":

@@ -164,12 +164,14 @@ class LayerCheck:
 def read_layer(page: pypdfium2.PdfPage) -> tuple[list[Word], LayerCheck]:
     """Words of the page's text layer, boxes as fractions of the page as displayed."""
     check = LayerCheck()
-    _inspect_objects(page, check)
+    invisible_share = _inspect_objects(page, check)
     textpage = page.get_textpage()
     try:
         words = _words(page, textpage, check)
     finally:
         textpage.close()
+    # render modes belong to text objects: spread the invisible share over the characters
+    check.invisible_chars = round(invisible_share * check.chars)
     for w in words:
         check.words += 1
         for token in _WORD.findall(w.text):
@@ -194,16 +196,19 @@ def _plausible(token: str) -> bool:
     return token[0].isupper() and inner == 1
 
 
-def _inspect_objects(page: pypdfium2.PdfPage, check: LayerCheck) -> None:
+def _inspect_objects(page: pypdfium2.PdfPage, check: LayerCheck) -> float:
+    """Note the page's largest image; return the share of text objects drawn invisibly."""
     width, height = page.get_size()
     area = max(1.0, width * height)
     best = 0.0
+    texts = invisible = 0
     for obj in page.get_objects(
         filter=[pdfium_c.FPDF_PAGEOBJ_TEXT, pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4
     ):
         if obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT:
+            texts += 1
             if pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw) == 3:
-                check.invisible_chars += 1  # counted per object, scaled below
+                invisible += 1
             continue
         try:
             left, bottom, right, top = obj.get_bounds()
@@ -215,6 +220,7 @@ def _inspect_objects(page: pypdfium2.PdfPage, check: LayerCheck) -> None:
         except pypdfium2.PdfiumError:
             continue
     check.image_cover = min(1.0, best)
+    return invisible / texts if texts else 0.0
 
 
 def _words(
@@ -222,7 +228,6 @@ def _words(
 ) -> list[Word]:
     n = textpage.count_chars()
     if n <= 0:
-        check.invisible_chars = 0
         return []
     left, bottom, right, top = page.get_cropbox()
     pw, ph = max(1e-6, right - left), max(1e-6, top - bottom)
@@ -234,8 +239,6 @@ def _words(
     box: list[float] = []
     line = block = 0
     last_line_box: list[float] | None = None
-    invisible_objects = check.invisible_chars
-    visible_text_chars = 0
 
     def flush() -> None:
         nonlocal cur, box, line, block, last_line_box
@@ -274,7 +277,6 @@ def _words(
         if cat in ("Cc", "Co", "Cs", "Cn") or ch == "\ufffd":
             check.bad_chars += 1
         check.chars += 1
-        visible_text_chars += 1
         if not pdfium_c.FPDFText_GetCharBox(raw, i, l_, r_, b_, t_):
             continue
         x0, x1, y0, y1 = l_.value, r_.value, b_.value, t_.value
@@ -291,15 +293,7 @@ def _words(
             else [min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1)]
         )
     flush()
-    # render modes are per text object: call the layer invisible when most objects are
-    total_objects = _count_text_objects(page)
-    share = invisible_objects / total_objects if total_objects else 0.0
-    check.invisible_chars = round(share * visible_text_chars)
     return words
-
-
-def _count_text_objects(page: pypdfium2.PdfPage) -> int:
-    return sum(1 for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT], max_depth=4))
 
 
 def _to_fractions(

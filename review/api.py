@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from models import (
@@ -357,43 +357,55 @@ def list_documents(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> DocumentList:
-    conditions: list[Any] = []
-    if statuses := _statuses(status_):
-        conditions.append(Document.status.in_(statuses))
-    else:
-        conditions.append(Document.status != DocumentStatus.DELETED)
+    conditions: list[Any] = [
+        Document.status.in_(_statuses(status_) or [s for s in DocumentStatus if s != "deleted"])
+    ]
     if doc_type:
         conditions.append(Document.doc_type == doc_type)
     if provider_id is not None:
         conditions.append(Document.provider_id == provider_id)
-    if q and q.strip():
-        like = f"%{escape_like(q.strip())}%"
+    searching = bool(q and q.strip())
+    if q and searching:
+        pattern = f"%{escape_like(q.strip())}%"
+        sqlite = session.get_bind().dialect.name == "sqlite"
+
+        def contains(column: Any) -> Any:
+            # SQLite's LIKE ignores ASCII case already; its ILIKE would lower() every row
+            return (
+                column.like(pattern, escape="\\") if sqlite else column.ilike(pattern, escape="\\")
+            )
+
         conditions.append(
             or_(
-                Document.filename.ilike(like, escape="\\"),
-                Document.hint.ilike(like, escape="\\"),
-                exists().where(
-                    and_(
-                        DocumentField.document_id == Document.id,
+                contains(Document.filename),
+                contains(Document.hint),
+                Document.id.in_(
+                    select(DocumentField.document_id).where(
                         DocumentField.name.in_(("person_name", "credential_number", "npi")),
-                        DocumentField.value.ilike(like, escape="\\"),
+                        contains(DocumentField.value),
                     )
                 ),
             )
         )
     where = and_(*conditions)
-    total = session.scalar(select(func.count(Document.id)).where(where)) or 0
     ordering: list[Any]
     if order == "priority":
         ordering = claims.priority_order()
     elif order == "oldest":
-        ordering = [Document.created_at, Document.id]
+        ordering = [Document.id]
+    else:  # ids grow with arrival: the primary key gives "newest" without a sort
+        ordering = [Document.id.desc()]
+    query = _documents_query().where(where).order_by(*ordering).limit(limit).offset(offset)
+    if searching:
+        # a search scans the fields once: count and page in one query
+        rows = session.execute(query.add_columns(func.count().over())).all()
+        total = rows[0][2] if rows else None
     else:
-        ordering = [Document.created_at.desc(), Document.id.desc()]
-    rows = session.execute(
-        _documents_query().where(where).order_by(*ordering).limit(limit).offset(offset)
-    )
-    return DocumentList(items=[_item(doc, name) for doc, name in rows], total=total)
+        rows = session.execute(query).all()
+        total = None
+    if total is None:
+        total = session.scalar(select(func.count(Document.id)).where(where)) or 0
+    return DocumentList(items=[_item(row[0], row[1]) for row in rows], total=total)
 
 
 @router.get("/documents/counts", response_model=Counts)
@@ -402,12 +414,14 @@ def document_counts(session: SessionDep, user: Reader) -> Counts:
     for name, n in session.execute(select(Document.status, func.count()).group_by(Document.status)):
         by_status[name] = n
     by_type: dict[str, int] = {}
+    # coalesce: group from the status index, not by walking the whole doc_type index
+    kind = func.coalesce(Document.doc_type, "unknown")
     for doc_type, n in session.execute(
-        select(Document.doc_type, func.count())
+        select(kind, func.count())
         .where(Document.status == DocumentStatus.AWAITING_REVIEW)
-        .group_by(Document.doc_type)
+        .group_by(kind)
     ):
-        by_type[doc_type or "unknown"] = n
+        by_type[doc_type] = n
     return Counts(by_status=by_status, awaiting_by_doc_type=by_type)
 
 

@@ -85,11 +85,10 @@ def extract_fields(pages: list[Page]) -> tuple[str, float, dict[str, FieldResult
     fields = _decide(ctx, cands, wanted)
     for f in fields.values():
         f.confidence = calibrate(f.confidence)
-        for c in f.candidates:
-            c_conf = calibrate(c.confidence)
-            f.candidates[f.candidates.index(c)] = Candidate(
-                c.value, round(c_conf, 3), c.page, c.box
-            )
+        f.candidates = [
+            Candidate(c.value, round(calibrate(c.confidence), 3), c.page, c.box)
+            for c in f.candidates
+        ]
     _unread(fields, hits, label_values, wanted)
     _validate(ctx, fields)
     if doc_type == "other":
@@ -308,7 +307,7 @@ _TITLE_LISTS = ("board_certification", "training_certificate", "medical_license"
 
 
 def _canonical_title(value: str, doc_type: str) -> str:
-    """"Dermatoligy" -> "Dermatology": an OCR-damaged specialty or licence type."""
+    """ "Dermatoligy" -> "Dermatology": an OCR-damaged specialty or licence type."""
     names = rules.known_titles(doc_type)
     if value in names:
         return value

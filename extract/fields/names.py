@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import re
 from importlib import resources
+from typing import Any
 
-def _load() -> dict:  # type: ignore[type-arg]
+
+def _load() -> dict[str, Any]:
     return json.loads(resources.files("extract").joinpath("data", "names.json").read_text())
 
 

@@ -251,7 +251,9 @@ def from_labels(ctx: Context, values: list[LabelValue], wanted: set[str]) -> lis
                 base *= 0.7
         if field in ("issuer", "credential_title", "person_name", "referee_name", "jurisdiction"):
             label_end = lv.hit.cell.words[lv.hit.word_index + lv.hit.n_words - 1].text
-            colon = label_end.endswith((":", "#")) or ctx.text[lv.start - 2 : lv.start].strip().endswith(":")
+            colon = label_end.endswith((":", "#")) or ctx.text[
+                lv.start - 2 : lv.start
+            ].strip().endswith(":")
             if lv.where == "inline" and not colon:
                 continue  # "Program Director", "Course Location": a longer phrase, not a label
             table_row = lv.where == "right" and len(lv.hit.cell.words) == lv.hit.n_words
@@ -487,7 +489,8 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
                     out.append(Cand("issuer", v, score, m.start("v"), m.end("v"), "sentence"))
     if "credential_number" in wanted:
         for m in re.finditer(
-            r"(?:policy|license|licence|certificate|registration|certification|member)\s+(?:number|no\.?|#)\s*:?\s*(?P<v>[A-Z0-9][A-Z0-9 \-./]{2,30})",
+            r"(?:policy|license|licence|certificate|registration|certification|member)"
+            r"\s+(?:number|no\.?|#)\s*:?\s*(?P<v>[A-Z0-9][A-Z0-9 \-./]{2,30})",
             text,
             re.I,
         ):
@@ -507,6 +510,8 @@ _LETTER_RX = re.compile(
     r"\b(?:dear|to whom it may concern|sincerely|respectfully|regards|yours truly)\b", re.I
 )
 _STAMP_RX = re.compile(r"\b(?:received|faxed|filed|scanned|entered|stamped|rec'd)\b", re.I)
+
+
 def _stamped(rows: list[Row], i: int) -> bool:
     """A date under (or beside, in the same cell) a RECEIVED / FAXED stamp word."""
     cell = rows[i].cells[0]

@@ -65,3 +65,17 @@ def test_every_field_carries_candidates_and_problems_lists() -> None:
     for f in result.fields.values():
         assert isinstance(f.candidates, list) and isinstance(f.problems, list)
         assert 0.0 <= f.confidence <= 1.0
+
+
+def test_pipeline_is_built_once_per_process() -> None:
+    from extract.nlp import analyse, get_nlp
+
+    nlp = get_nlp()
+    assert get_nlp() is nlp
+    assert nlp.pipe_names == ["credflow_gazetteer", "credflow_cues", "credflow_shapes"]
+    doc = analyse("Texas Board of Nursing\tRegistered Nurse\tDEA AB1234563")
+    assert get_nlp() is nlp
+    assert {(s.text, s.label_) for s in doc.spans["gazetteer"]} >= {
+        ("Texas Board of Nursing", "nursing_board")
+    }
+    assert [s.text for s in doc.spans["shapes"] if s.label_ == "DEA"] == ["AB1234563"]

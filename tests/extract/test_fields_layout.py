@@ -4,13 +4,17 @@ layout rather than particular templates."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from extract.fields import extract_fields
 from extract.types import Page, Word
 
 Cell = tuple[float, str]  # (left edge as page fraction, text)
 
 
-def page(rows: list[list[Cell]], source: str = "text", conf: float = 1.0) -> Page:
+def page(
+    rows: list[list[Cell]], source: Literal["text", "ocr"] = "text", conf: float = 1.0
+) -> Page:
     """A page whose rows hold cells of words at the given x positions (0..1)."""
     words: list[Word] = []
     for n, cells in enumerate(rows):

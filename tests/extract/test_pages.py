@@ -163,6 +163,24 @@ def test_garbage_text_layer_is_read_again_by_ocr(tmp_path: Path) -> None:
     assert "certify that Maria Lopez" in page.text
 
 
+def test_good_earlier_ocr_layer_is_used_without_reading_again(tmp_path: Path) -> None:
+    """A searchable scan whose hidden text reads as language: no second OCR needed."""
+    scan = tmp_path / "scan.png"
+    _scan_of([LETTER[:45], LETTER[45:]]).save(scan)
+    pdf = FPDF(format="letter")
+    pdf.add_page()
+    pdf.image(str(scan), x=0, y=0, w=pdf.w, h=pdf.h)
+    pdf.set_font("helvetica", size=16)
+    pdf.text_mode = TextMode.INVISIBLE
+    pdf.set_xy(10, 10)
+    pdf.multi_cell(0, 12, f"{LETTER} {LETTER}")
+    path = tmp_path / "searchable.pdf"
+    pdf.output(str(path))
+    (page,) = read_pages(path)
+    assert page.source == "text"
+    assert "certify that Maria Lopez" in page.text
+
+
 def test_good_text_layer_is_kept_and_fast_path_has_no_image(tmp_path: Path) -> None:
     path = tmp_path / "typed.pdf"
     _text_pdf(["Board of Medicine", "Expires 12/31/2026"]).output(str(path))

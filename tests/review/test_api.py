@@ -89,6 +89,9 @@ def test_list_and_read_documents(db: Database, tmp_path: Path, api: TestClient) 
     assert api.get("/api/documents", params={"doc_type": "diploma"}).json()["total"] == 1
     assert api.get("/api/documents", params={"q": "gonzalez"}).json()["total"] == 3  # the hint
     assert api.get("/api/documents", params={"q": "35.123456"}).json()["total"] == 1
+    beyond = api.get("/api/documents", params={"q": "gonzalez", "offset": 10}).json()
+    assert beyond == {"items": [], "total": 3}
+    assert api.get("/api/documents", params={"q": "%"}).json()["total"] == 0  # taken literally
     assert api.get("/api/documents", params={"status": "nonsense"}).status_code == 422
 
     detail = api.get(f"/api/documents/{first}").json()
