@@ -108,10 +108,16 @@ def drop_batch(
     return (pages or 0) / wall, (pages or 0) / span
 
 
-def latency(service: IngestService, db: Database, scan: Path, runs: int) -> list[float]:
+def latency(
+    service: IngestService, db: Database, scan: Path, runs: int
+) -> tuple[list[float], float]:
+    """Seconds from landing to awaiting_review per drop, and plain tesseract's median
+    seconds on the same page measured between the drops (the machine's speed right now)."""
     data = scan.read_bytes()
     times: list[float] = []
+    plain: list[float] = []
     for n in range(runs):
+        plain.append(1 / tesseract_rate([scan], 1))
         marker = f"latency-{n}{scan.suffix}"
         body = data if scan.suffix != ".pdf" else data + f"\n% {n}\n".encode()
         if scan.suffix == ".png":  # trailing bytes after IEND are ignored: unique bytes
@@ -128,7 +134,29 @@ def latency(service: IngestService, db: Database, scan: Path, runs: int) -> list
             time.sleep(0.01)
         times.append(time.perf_counter() - landed)
         time.sleep(0.5)
-    return times
+    return times, statistics.median(plain)
+
+
+def throughput(
+    service: IngestService, db: Database, scans: list[Path], texts: list[Path], workers: int
+) -> None:
+    base_1 = tesseract_rate(scans, workers)
+    pipe_wall, pipe_span = drop_batch(service, db, scans, "scans")
+    base_2 = tesseract_rate(scans, workers)
+    base = (base_1 + base_2) / 2
+    print(f"scanned pages:        {len(scans)}")
+    print(f"tesseract CLI:        {base:.2f} pages/s  (before {base_1:.2f}, after {base_2:.2f})")
+    print(f"pipeline, from drop:  {pipe_wall:.2f} pages/s  ratio {pipe_wall / base:.2f}")
+    print(
+        f"pipeline, processing: {pipe_span:.2f} pages/s  ratio {pipe_span / base:.2f}  "
+        "(first received → last read)"
+    )
+    text_wall, text_span = drop_batch(service, db, texts, "text")
+    print(
+        f"text-layer PDF pages: {len(texts)}: {text_wall:.1f} pages/s from drop, "
+        f"{text_span:.1f} processing; "
+        f"{text_wall / pipe_wall:.0f}x the scanned rate"
+    )
 
 
 def main() -> None:
@@ -139,6 +167,7 @@ def main() -> None:
     parser.add_argument("--text", type=int, default=150, help="text-layer PDF pages")
     parser.add_argument("--latency-runs", type=int, default=9)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--latency-only", action="store_true")
     args = parser.parse_args()
 
     scans = corpus("scan", ("png", "jpg", "tif"))[: args.scans]  # distinct single-page scans
@@ -163,29 +192,13 @@ def main() -> None:
             f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "
             f"workers {args.workers}"
         )
-        base_1 = tesseract_rate(scans, args.workers)
-        pipe_wall, pipe_span = drop_batch(service, db, scans, "scans")
-        base_2 = tesseract_rate(scans, args.workers)
-        base = (base_1 + base_2) / 2
-        print(f"scanned pages:        {len(scans)}")
-        print(
-            f"tesseract CLI:        {base:.2f} pages/s  (before {base_1:.2f}, after {base_2:.2f})"
-        )
-        print(f"pipeline, from drop:  {pipe_wall:.2f} pages/s  ratio {pipe_wall / base:.2f}")
-        print(
-            f"pipeline, processing: {pipe_span:.2f} pages/s  ratio {pipe_span / base:.2f}  "
-            "(first received → last read)"
-        )
-        text_wall, text_span = drop_batch(service, db, texts, "text")
-        print(
-            f"text-layer PDF pages: {len(texts)}: {text_wall:.1f} pages/s from drop, "
-            f"{text_span:.1f} processing; "
-            f"{text_wall / pipe_wall:.0f}x the scanned rate"
-        )
-        lat = latency(service, db, corpus("scan", ("png",))[0], args.latency_runs)
+        if not args.latency_only:
+            throughput(service, db, scans, texts, args.workers)
+        lat, plain = latency(service, db, corpus("scan", ("png",))[0], args.latency_runs)
         print(
             f"latency inbox → review queue, one-page scan: median {statistics.median(lat):.2f} s "
-            f"(min {min(lat):.2f}, max {max(lat):.2f}, n={len(lat)})"
+            f"(min {min(lat):.2f}, max {max(lat):.2f}, n={len(lat)}); plain tesseract alone on "
+            f"that page right now: {plain:.2f} s"
         )
     finally:
         service.stop()

@@ -150,6 +150,8 @@ def dashboard_from_facts(
                 continue
             item = labels.get(cred.id) or _describe(cred.doc_type, cred.title, cred.jurisdiction)
             reason = f"expired on {exp.isoformat()}" if days < 0 else f"expires in {days} days"
+            if cred.id not in labels:
+                reason += " (not required by the rules)"
             sections[section].append(
                 row(section, credential_id=cred.id, doc_type=cred.doc_type, item=item,
                     due=exp, days=days, reason=reason)

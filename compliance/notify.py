@@ -52,6 +52,7 @@ from models.compliance import Deviation, DeviationStatus, OutboxMessage, OutboxS
 
 log = logging.getLogger(__name__)
 _OUTBOX = cast(Table, OutboxMessage.__table__)
+MAIL_ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 DEFAULT_OFFSETS = (90, 60, 30, 7)
 
 
@@ -171,7 +172,8 @@ def reminder_drafts(
     horizon = max(offsets)
     out: list[Draft] = []
     for p in facts:
-        if not p.active or not p.email:
+        # an address that is not one (or could smuggle headers) gets no mail
+        if not p.active or not p.email or not MAIL_ADDRESS.match(p.email):
             continue
         rules = version.rules_for(p.staff_category, p.states, p.department)
         st = statuses.get(p.id)
@@ -240,7 +242,7 @@ def managers(session: Session) -> list[Manager]:
         .where(User.disabled.is_(False), User.email.is_not(None))
         .order_by(User.id)
     )
-    return [Manager(r.id, r.username, r.email) for r in rows if r.email]
+    return [Manager(r.id, r.username, r.email) for r in rows if MAIL_ADDRESS.match(r.email or "")]
 
 
 def manager_drafts(

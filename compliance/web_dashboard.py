@@ -41,6 +41,7 @@ from compliance.requirements import (
 )
 from compliance.status import (
     ProviderFilter,
+    WhatIfReport,
     diff_versions,
     evaluate,
     load_facts,
@@ -236,6 +237,8 @@ def install(app: FastAPI, web: WebContext) -> None:
     settings = web.settings
     rules = RulesCache(getattr(settings, "requirements_file", None))
     boards = BoardCache()
+    # the last what-if report (judging everyone twice), kept like the board
+    what_ifs: dict[tuple[Any, ...], tuple[float, WhatIfReport]] = {}
     web.add_templates(TEMPLATES)
     web.nav.append(("Compliance", "/compliance", STAFF_READ))
     web.nav.append(("Deviations", "/compliance/deviations", MANAGERS_READ))
@@ -450,7 +453,14 @@ def install(app: FastAPI, web: WebContext) -> None:
         report = None
         if chosen is not None:
             with db_session() as s:
-                report = what_if(load_facts(s), reqs, chosen)
+                key = (chosen.version, *BoardCache.fingerprint(s, reqs))
+                held = what_ifs.get(key)
+                if held is not None and time.monotonic() - held[0] < boards.ttl:
+                    report = held[1]
+                else:
+                    report = what_if(load_facts(s), reqs, chosen)
+                    what_ifs.clear()
+                    what_ifs[key] = (time.monotonic(), report)
         return page(request, "rules.html", {
             "versions": versions, "source": reqs.source, "report": report, "chosen": chosen,
         })  # fmt: skip

@@ -102,7 +102,8 @@ class Prepared:
 
 def prepare(gray: pp.Gray, rgb: np.ndarray | None, dpi: float | None) -> Prepared:
     """Photo -> flat page; then deskew and bring to a readable scale."""
-    quad = pp.find_page(gray, rgb) if rgb is not None or dpi is None else None
+    # a file with a real resolution comes from a scanner; phone photos say 72 dpi or nothing
+    quad = pp.find_page(gray, rgb) if dpi is None else None
     if quad is not None:
         page = pp.warp_page(gray, quad)
         page = pp.remove_rules(pp.flatten_light(page))

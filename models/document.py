@@ -27,7 +27,11 @@ class Document(Base):
     extra DocumentArrival of the same Document, never a second one."""
 
     __tablename__ = "documents"
-    __table_args__ = (Index("ix_documents_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_documents_status_created", "status", "created_at"),
+        Index("ix_documents_status_doc_type", "status", "doc_type"),
+        Index("ix_documents_status_updated", "status", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # cleared when the document is removed, so the same bytes may arrive again later

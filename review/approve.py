@@ -20,84 +20,18 @@ from sqlalchemy.orm import Session
 from models import Credential, Document, DocumentField, DocumentStatus, Provider, User, record_event
 from models.base import utcnow
 from models.credential import CREDENTIAL_FIELDS
+from models.spec import (
+    DATE_FIELDS,
+    FIELDS_BY_TYPE,
+    USPS_CODES,
+    fields_for,
+)
 from review.claims import CLAIMING_ROLES, NEEDS_INFO_PREFIX
 
-# The fields of the spec (shared/spec/fields.md) in its order, and those of each doc_type
-# besides person_name and npi. Mirrors extract.types, which review may not import.
-FIELD_NAMES: tuple[str, ...] = (
-    "person_name",
-    "credential_number",
-    "issuer",
-    "jurisdiction",
-    "credential_title",
-    "issue_date",
-    "expiration_date",
-    "start_date",
-    "end_date",
-    "npi",
-    "schedules",
-    "credit_hours",
-    "referee_name",
-)
-FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "medical_license": (
-        "credential_number",
-        "issuer",
-        "jurisdiction",
-        "credential_title",
-        "issue_date",
-        "expiration_date",
-    ),
-    "nursing_license": (
-        "credential_number",
-        "issuer",
-        "jurisdiction",
-        "credential_title",
-        "issue_date",
-        "expiration_date",
-    ),
-    "dea_registration": ("credential_number", "jurisdiction", "expiration_date", "schedules"),
-    "board_certification": (
-        "issuer",
-        "credential_title",
-        "credential_number",
-        "issue_date",
-        "expiration_date",
-    ),
-    "diploma": ("issuer", "credential_title", "issue_date"),
-    "training_certificate": ("issuer", "credential_title", "issue_date", "start_date"),
-    "life_support_card": ("issuer", "credential_title", "issue_date", "expiration_date"),
-    "cme_certificate": ("issuer", "credential_title", "issue_date", "credit_hours"),
-    "malpractice_insurance": ("issuer", "credential_number", "issue_date", "expiration_date"),
-    "reference_letter": ("issuer", "referee_name", "issue_date"),
-    "employment_verification": (
-        "issuer",
-        "credential_title",
-        "start_date",
-        "end_date",
-        "issue_date",
-    ),
-    "other": (),
-}
-DOC_TYPES: tuple[str, ...] = tuple(FIELDS_BY_TYPE)
-DATE_FIELDS = frozenset({"issue_date", "expiration_date", "start_date", "end_date"})
-
-_USPS = """
-AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV
-NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY
-AS GU MP PR VI
-"""
-USPS_CODES = frozenset(_USPS.split())
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DEA = re.compile(r"^[A-Z][A-Z9]\d{7}$")
 _SCHEDULES = re.compile(r"^[1-5]N?(,[1-5]N?)*$")
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
-
-
-def fields_for(doc_type: str) -> tuple[str, ...]:
-    """The fields a doc_type carries, in the spec's order (person_name first, npi late)."""
-    own = set(FIELDS_BY_TYPE.get(doc_type, ())) | {"person_name", "npi"}
-    return tuple(f for f in FIELD_NAMES if f in own)
 
 
 class ReviewError(Exception):

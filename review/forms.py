@@ -1,8 +1,7 @@
 """The review form: which fields a doc_type shows (spec order), their labels, how sure the
 machine was, and what the coordinator sent back.
 
-`review` may import only `models`, so the spec's table of fields per doc_type is kept here
-as well as in `extract.types`; `tests/review/browser/test_forms.py` checks both agree.
+The spec's table of fields per doc_type comes from `models.spec`.
 """
 
 from __future__ import annotations
@@ -11,63 +10,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-FIELD_NAMES: tuple[str, ...] = (
-    "person_name",
-    "credential_number",
-    "issuer",
-    "jurisdiction",
-    "credential_title",
-    "issue_date",
-    "expiration_date",
-    "start_date",
-    "end_date",
-    "npi",
-    "schedules",
-    "credit_hours",
-    "referee_name",
-)
+from models.spec import DOC_TYPES, FIELD_NAMES, FIELDS_BY_TYPE, fields_for
 
-FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "medical_license": (
-        "credential_number",
-        "issuer",
-        "jurisdiction",
-        "credential_title",
-        "issue_date",
-        "expiration_date",
-    ),
-    "nursing_license": (
-        "credential_number",
-        "issuer",
-        "jurisdiction",
-        "credential_title",
-        "issue_date",
-        "expiration_date",
-    ),
-    "dea_registration": ("credential_number", "jurisdiction", "expiration_date", "schedules"),
-    "board_certification": (
-        "issuer",
-        "credential_title",
-        "credential_number",
-        "issue_date",
-        "expiration_date",
-    ),
-    "diploma": ("issuer", "credential_title", "issue_date"),
-    "training_certificate": ("issuer", "credential_title", "issue_date", "start_date"),
-    "life_support_card": ("issuer", "credential_title", "issue_date", "expiration_date"),
-    "cme_certificate": ("issuer", "credential_title", "issue_date", "credit_hours"),
-    "malpractice_insurance": ("issuer", "credential_number", "issue_date", "expiration_date"),
-    "reference_letter": ("issuer", "referee_name", "issue_date"),
-    "employment_verification": (
-        "issuer",
-        "credential_title",
-        "start_date",
-        "end_date",
-        "issue_date",
-    ),
-    "other": (),
-}
-DOC_TYPES: tuple[str, ...] = tuple(FIELDS_BY_TYPE)
+__all__ = ["DOC_TYPES", "FIELDS_BY_TYPE", "FIELD_NAMES", "fields_for"]
 
 DOC_TYPE_LABELS: dict[str, str] = {
     "medical_license": "Medical licence",
@@ -120,12 +65,6 @@ STATES = (STATE_CONFIRMED, STATE_UNSURE, STATE_ABSENT)
 
 # below this the field is one "that needs attention": the cursor stops there
 ATTENTION_BELOW = 0.9
-
-
-def fields_for(doc_type: str | None) -> tuple[str, ...]:
-    """The spec's fields of a doc_type, in the spec's order (person_name first, npi after)."""
-    own = set(FIELDS_BY_TYPE.get(doc_type or "other", ())) | {"person_name", "npi"}
-    return tuple(f for f in FIELD_NAMES if f in own)
 
 
 def confidence_level(confidence: float | None, has_value: bool) -> str:

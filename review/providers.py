@@ -14,7 +14,7 @@ from models import Document, DocumentField, Provider
 
 # below this a name is too unlike to suggest
 NAME_CUTOFF = 70.0
-# providers compared by name at most (those sharing a word with the name come first)
+# providers compared by name at most
 SCAN_LIMIT = 20_000
 
 
@@ -70,22 +70,14 @@ def suggest_for_names(
             found[p.id] = Suggestion(p.id, p.name, p.npi, 100.0, "npi")
     names = [n for n in names if n and n.strip()]
     if names and len(found) < limit:
-        words = {w for n in names for w in re.findall(r"[^\W\d_]{3,}", n)}
         query = select(Provider.id, Provider.name, Provider.npi).where(Provider.active)
+        words = {w for n in names for w in re.findall(r"[^\W\d_]{3,}", n)}
         rows = []
-        if words:
-            rows = list(
-                session.execute(
-                    query.where(
-                        or_(
-                            *[
-                                Provider.name.ilike(f"%{escape_like(w)}%", escape="\\")
-                                for w in words
-                            ]
-                        )
-                    ).limit(SCAN_LIMIT)
-                )
+        if words:  # first the providers sharing a word with the name: few rows to compare
+            shares_word = or_(
+                *[Provider.name.ilike(f"%{escape_like(w)}%", escape="\\") for w in words]
             )
+            rows = list(session.execute(query.where(shares_word).limit(SCAN_LIMIT)))
         if not rows:  # a misread name shares no word: compare against everyone (bounded)
             rows = list(session.execute(query.limit(SCAN_LIMIT)))
         choices = {r.id: r.name for r in rows if r.id not in found}

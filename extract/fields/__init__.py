@@ -232,8 +232,8 @@ def _decide(ctx: Context, cands: list[Cand], wanted: set[str]) -> dict[str, Fiel
                 c.value = _canonical_title(c.value, ctx.doc_type)
         scored: dict[str, list[tuple[float, Cand]]] = defaultdict(list)
         for c in group:
-            page, box, conf = ctx.layout.evidence(c.start, c.end)
-            ocr_factor = 1.0 if page not in ctx.ocr_pages else _ocr_factor(conf)
+            page, _box, _conf = ctx.layout.evidence(c.start, c.end)
+            ocr_factor = 1.0 if page not in ctx.ocr_pages else _ocr_factor(_value_conf(ctx, c))
             scored[_key(field, c.value)].append((c.score * ocr_factor, c))
         if field in ("person_name", "referee_name"):
             _merge_name_variants(scored)
@@ -284,6 +284,17 @@ def calibrate(raw: float) -> float:
         if raw <= x1:
             return y0 + (y1 - y0) * (raw - x0) / (x1 - x0)
     return _CALIBRATION[-1][1]
+
+
+def _value_conf(ctx: Context, c: Cand) -> float:
+    """The lowest OCR confidence among the words the value was read from (a dropped degree
+    like "L.P.N," after a name does not count)."""
+    words = [w for _p, w in ctx.layout.words_in(c.start, c.end)]
+    if not words:
+        return 0.0
+    value = re.sub(r"[^a-z0-9]", "", c.value.lower())
+    used = [w for w in words if (t := re.sub(r"[^a-z0-9]", "", w.text.lower())) and t in value]
+    return min(w.conf for w in (used or words))
 
 
 def _ocr_factor(conf: float) -> float:

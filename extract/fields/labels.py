@@ -65,6 +65,12 @@ def _norm(text: str) -> str:
     return re.sub(r"\s*/\s*", "/", " ".join(text.split()))
 
 
+@lru_cache(maxsize=1)
+def _labels_without_spaces() -> dict[str, str]:
+    """ "dateofhire" -> "date of hire": OCR often loses the spaces inside a label."""
+    return {label.replace(" ", ""): label for label in _label_index() if " " in label}
+
+
 def _match_at(words: list[str], fuzzy: bool) -> tuple[int, str, float] | None:
     """The longest label at the start of `words`: (n_words, label, strength)."""
     index = _label_index()
@@ -73,6 +79,8 @@ def _match_at(words: list[str], fuzzy: bool) -> tuple[int, str, float] | None:
         prefix = _norm(" ".join(words[:n]))
         if prefix in index:
             return _absorb(words, n), prefix, 1.0
+        if fuzzy and n <= 2 and prefix.replace(" ", "") in _labels_without_spaces():
+            return _absorb(words, n), _labels_without_spaces()[prefix.replace(" ", "")], 0.9
         if fuzzy and len(prefix) >= 9:
             labels = by_words.get(len(prefix.split()))
             if not labels:

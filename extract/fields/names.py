@@ -11,6 +11,8 @@ import re
 from importlib import resources
 from typing import Any
 
+from extract.validators import USPS_CODES
+
 
 def _load() -> dict[str, Any]:
     return json.loads(resources.files("extract").joinpath("data", "names.json").read_text())
@@ -23,6 +25,7 @@ SUFFIXES: dict[str, str] = _WORDS["suffixes"]
 PARTICLES: frozenset[str] = frozenset(_WORDS["particles"])
 NOT_NAMES: frozenset[str] = frozenset(_WORDS["not_names"])
 _STATE_WORDS: frozenset[str] = frozenset(_WORDS["state_words"])
+_STATE_CODES = frozenset(code.lower() for code in USPS_CODES)
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*\.?|[A-Za-z]\.")
 
 
@@ -46,9 +49,13 @@ def _cap(word: str) -> str:
 
 def clean_person(raw: str) -> tuple[str, float] | None:
     """(normal form, quality 0..1) or None when `raw` does not read as a person's name."""
-    if re.search(r",\s*[A-Z]{2}\.?\s+\d{5}", raw):
-        return None  # "SAN FRANCISCO, CA 94129": a place
-    text = raw.strip().strip(":;-–—_|*\"'“”‘’").strip()
+    place = re.search(r",\s*([A-Z]{2})\s*$", raw.strip())
+    if re.search(r",\s*[A-Z]{2}\.?\s+\d{5}", raw) or (
+        place and place.group(1).lower() in _STATE_CODES and place.group(1).lower() not in DEGREES
+    ):
+        return None  # "SAN FRANCISCO, CA 94129", "Saint Paul, MN": a place
+    text = raw.replace("‘", "").replace("’", "'").replace(",", ", ")
+    text = text.strip().strip(":;-–—_|*\"'“”‘’").strip()
     text = re.sub(r"\s+", " ", text)
     if not text or any(ch.isdigit() for ch in text[:40]):
         # digits inside a name are OCR damage or not a name at all
@@ -117,6 +124,8 @@ def clean_person(raw: str) -> tuple[str, float] | None:
     words = [t for t in tokens if len(t.strip(".")) > 1]
     if len(words) < 2:
         return None
+    if not any(len(w) >= 3 and re.search(r"[aeiouyAEIOUY]", w) for w in words):
+        return None  # "Cnt Ss", "Iy Ve": OCR debris, not a name
     if any(t.lower().strip(".") in NOT_NAMES for t in tokens):
         return None
     name = " ".join(_cap(t) if (t.isupper() or t.islower()) else t for t in tokens)

@@ -200,8 +200,9 @@ def section_header(layout: Layout, row_i: int) -> str | None:
     """The heading of the form section a row is in: the nearest row above that is a single
     short all-caps cell ("EMPLOYEE INFORMATION", "REFERENCE COMPLETED BY")."""
     for row in layout.rows[max(0, row_i - 8) : row_i][::-1]:
-        if len(row.cells) == 1:
-            t = row.cells[0].text
+        # one short all-caps cell, perhaps with specks of noise beside it
+        if all(len(c.words) <= 2 for c in row.cells[1:]):
+            t = row.cells[0].text.strip("\"'“”‘’ ")
             if t.isupper() and len(t.split()) <= 5 and not any(c.isdigit() for c in t):
                 return t
     return None
@@ -295,7 +296,7 @@ _NAME_AFTER = re.compile(
 )
 _RE_LINE = re.compile(r"\b(?:RE|Re|Subject|Regarding)\s*:\s*(?P<v>[^\n\t]{4,120})")
 _NAME_BEFORE = re.compile(
-    r"(?:^|\n|\t)(?:Dr\.?\s+)?(?P<v>[A-Z][A-Za-z.'’\- ]{2,50}?(?:,\s*[A-Za-z.\-]{1,8}){0,4})\s*(?:\n\s*)?"  # noqa: E501
+    r"(?:^|\n|\t)(?:Dr\.?\s+)?(?P<v>[A-Z][A-Za-z.'’\- ]{2,50}?(?:,\s*[A-Za-z.\-]{1,8}){0,4})[,.]?\s*(?:\n\s*)?"  # noqa: E501
     r"(?:has (?:successfully )?(?:completed|participated|met|been (?:employed|certified|awarded))|completed (?:a |the )?(?:residency|fellowship|internship|training)"  # noqa: E501
     r"|is (?:a diplomate|certified|board certified|licensed|employed|insured)|was employed|is hereby|has attended|attended)",  # noqa: E501
 )
@@ -1069,7 +1070,8 @@ def from_layout(ctx: Context, wanted: set[str]) -> list[Cand]:
                     and not re.match(r"(?:re|subject)\s*:|.*\b(?:verification|letter)\b", t, re.I)
                 ):
                     low = t.lower()
-                    score = 0.62 - 0.03 * i
+                    # a reference form's letterhead is the asking hospital's, not the referee's
+                    score = (0.5 if dt == "reference_letter" else 0.62) - 0.03 * i
                     if dt in ("medical_license", "nursing_license") and not re.search(
                         r"board|department|commission|division|regulation|licens", low
                     ):

@@ -110,6 +110,11 @@ def test_reminders_at_each_offset_once(db: Database, smtp: SmtpServer, tmp_path:
     start = TODAY
     expires = start + timedelta(days=90)
     nurse_with_expiring_bls(db, expires)
+    with db.session() as s:
+        # an address that would smuggle a header gets no mail at all
+        bad = add_provider(s, "Bad Address", category="registered_nurse", states=("OR",),
+                           email="x@example.org\nBcc: all@elsewhere.example")  # fmt: skip
+        add_cred(s, bad, "nursing_license", state="OR", expires=expires)
     settings = settings_for(smtp, tmp_path)
 
     def run(day: date) -> notify.PassSummary:

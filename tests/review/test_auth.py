@@ -324,3 +324,11 @@ def test_pages_and_htmx_without_a_session_and_a_refused_page(db: Database, tmp_p
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("text/html")
     assert "read-only" in refused.text
+
+
+def test_secure_cookie_when_served_over_https(db: Database, tmp_path: Path) -> None:
+    add_users(db)
+    client = TestClient(make_app(db, tmp_path, https_only=True), base_url="https://testserver")
+    response = sign_in(client, "coordinator")
+    assert response.status_code == 303
+    assert "; secure" in response.headers["set-cookie"].lower()

@@ -72,10 +72,16 @@ def test_user_and_token_commands(db_url: str, tmp_path: Path) -> None:
         assert code == 1 and "disabled" in out
         code, out = run("user", "disable", "nobody")
         assert code == 1 and "no user named 'nobody'" in out
+        assert run("user", "enable", "maria")[0] == 0
+        assert run("user", "role", "sam", "coordinator") == (0, "sam is now coordinator\n")
+        code, second = run("token", "create", "sam")
+        assert run("token", "revoke", "sam") == (0, "revoked 1 token(s) of sam\n")
+        revoked = {"Authorization": f"Bearer {second.strip()}"}
+        assert web.get("/api/me", headers=revoked).status_code == 401
 
         with ctx.db.session() as session:
             users = {u.username: u for u in session.scalars(select(User))}
-            assert users["maria"].disabled and users["sam"].role == "auditor"
+            assert not users["maria"].disabled and users["sam"].role == "coordinator"
             events = session.scalars(select(AuditEvent).where(AuditEvent.actor == "cli")).all()
         assert [e.action for e in events] == [
             "user.created",
@@ -83,6 +89,10 @@ def test_user_and_token_commands(db_url: str, tmp_path: Path) -> None:
             "token.created",
             "user.password_changed",
             "user.disabled",
+            "user.enabled",
+            "user.role_changed",
+            "token.created",
+            "token.revoked",
         ]
         assert all("maria" not in (e.note or "") for e in events)
     finally:

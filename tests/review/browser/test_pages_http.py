@@ -281,13 +281,6 @@ def test_pages_need_a_signed_in_user(db: Database, tmp_path: Path) -> None:
             assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
 
 
-def test_review_form_fields_match_the_spec_table() -> None:
-    from extract.types import FIELD_NAMES, FIELDS_BY_TYPE
-
-    assert forms.FIELD_NAMES == FIELD_NAMES
-    assert forms.FIELDS_BY_TYPE == FIELDS_BY_TYPE
-
-
 def test_heartbeat_keeps_the_claim_and_release_gives_it_back(site: Any) -> None:
     db, alice, _ = site
     with db.session() as s:
