@@ -185,8 +185,12 @@ def tesseract(gray: pp.Gray, dpi: int, language: str, psm: int = 3) -> Reading:
     return Reading(words, weighted / total if total else 0.0, int(total))
 
 
+# Page images handed to tesseract live for a second: keep them in memory when we can.
+_TEMP_DIR = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+
+
 def _write_temp(gray: pp.Gray) -> str:
-    fd, path = tempfile.mkstemp(prefix="credflow-ocr-", suffix=".pgm")
+    fd, path = tempfile.mkstemp(prefix="credflow-ocr-", suffix=".pgm", dir=_TEMP_DIR)
     os.close(fd)
     if not cv2.imwrite(path, gray):
         os.unlink(path)

@@ -113,7 +113,9 @@ def field_terms(name: str, value: str | None) -> list[tuple[str, str]]:
     return []
 
 
-def field_rows(field_id: int, document_id: int, name: str, value: str | None) -> list[dict[str, Any]]:
+def field_rows(
+    field_id: int, document_id: int, name: str, value: str | None
+) -> list[dict[str, Any]]:
     return [
         {"document_id": document_id, "field_id": field_id, "term": term, "kind": kind}
         for term, kind in field_terms(name, value)
@@ -148,10 +150,9 @@ def matching_documents(q: str) -> Select[Any] | None:
     if not words:
         return None
     by_word = [
-        select(SearchTerm.document_id).where(starts_with(w), SearchTerm.kind == NAME)
-        for w in words
+        select(SearchTerm.document_id).where(starts_with(w), SearchTerm.kind == NAME) for w in words
     ]
-    names: Any = by_word[0] if len(by_word) == 1 else intersect(*by_word)
+    names: Any = by_word[0] if len(by_word) == 1 else select(intersect(*by_word).subquery().c[0])
     numbers = select(SearchTerm.document_id).where(
         starts_with(compact_number(q)), SearchTerm.kind == NUMBER
     )
@@ -209,7 +210,10 @@ def _keep_terms(session: Session, _context: Any) -> None:
     if stale_providers:
         conn.execute(delete(table).where(table.c.provider_id.in_(stale_providers)))
     if rows:
-        conn.execute(insert(table), [{"document_id": None, "field_id": None, "provider_id": None} | r for r in rows])
+        conn.execute(
+            insert(table),
+            [{"document_id": None, "field_id": None, "provider_id": None} | r for r in rows],
+        )
 
 
 def _of(*groups: Iterable[Any]) -> Iterable[Any]:

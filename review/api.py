@@ -29,6 +29,7 @@ from models import (
     record_event,
 )
 from models.base import utcnow
+from models.search import matching_documents
 from review import approve as decisions
 from review import auth, claims
 from review.approve import npi_problem
@@ -375,18 +376,12 @@ def list_documents(
                 column.like(pattern, escape="\\") if sqlite else column.ilike(pattern, escape="\\")
             )
 
-        conditions.append(
-            or_(
-                contains(Document.filename),
-                contains(Document.hint),
-                Document.id.in_(
-                    select(DocumentField.document_id).where(
-                        DocumentField.name.in_(("person_name", "credential_number", "npi")),
-                        contains(DocumentField.value),
-                    )
-                ),
-            )
-        )
+        found = [contains(Document.filename), contains(Document.hint)]
+        # names and numbers from the search-term index (a range scan, not a LIKE per field)
+        documents = matching_documents(q)
+        if documents is not None:
+            found.append(Document.id.in_(documents))
+        conditions.append(or_(*found))
     where = and_(*conditions)
     ordering: list[Any]
     if order == "priority":

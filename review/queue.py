@@ -13,6 +13,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from models import Document, DocumentField, DocumentStatus, Provider, User
+from models.search import matching_documents, matching_providers
 from review import claims
 
 PAGE_SIZE = 50
@@ -206,30 +207,19 @@ def _filtered(stmt: Select[Any], flt: QueueFilter) -> Select[Any]:
             )
     if flt.q:
         pattern = f"%{_like(flt.q)}%"
-        compact = f"%{_like(flt.q.replace(' ', '').upper())}%"
-        stmt = stmt.where(
-            or_(
-                Document.filename.ilike(pattern, escape="\\"),
-                Document.hint.ilike(pattern, escape="\\"),
-                exists().where(
-                    DocumentField.document_id == Document.id,
-                    or_(
-                        and_(
-                            DocumentField.name.in_(("person_name", "referee_name")),
-                            DocumentField.value.ilike(pattern, escape="\\"),
-                        ),
-                        and_(
-                            DocumentField.name.in_(("credential_number", "npi")),
-                            DocumentField.value.ilike(compact, escape="\\"),
-                        ),
-                    ),
-                ),
-                exists().where(
-                    Provider.id == Document.provider_id,
-                    or_(Provider.name.ilike(pattern, escape="\\"), Provider.npi == flt.q),
-                ),
-            )
-        )
+        found: list[Any] = [
+            Document.filename.ilike(pattern, escape="\\"),
+            Document.hint.ilike(pattern, escape="\\"),
+            exists().where(Provider.id == Document.provider_id, Provider.npi == flt.q),
+        ]
+        # names and numbers from the search-term index (a range scan, not a LIKE per field)
+        documents = matching_documents(flt.q)
+        if documents is not None:
+            found.append(Document.id.in_(documents))
+        providers = matching_providers(flt.q)
+        if providers is not None:
+            found.append(Document.provider_id.in_(providers))
+        stmt = stmt.where(or_(*found))
     return stmt
 
 
