@@ -12,15 +12,20 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     ForeignKey,
     Index,
+    Integer,
     Select,
     String,
+    Table,
+    Text,
     and_,
+    column,
     delete,
     event,
     insert,
@@ -29,6 +34,7 @@ from sqlalchemy import (
     select,
     union,
 )
+from sqlalchemy import table as sa_table
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base
@@ -173,6 +179,54 @@ def matching_providers(q: str) -> Select[Any] | None:
     return select(intersect(*by_word).subquery().c[0])
 
 
+def rebuild(conn: Connection, batch_size: int = 5_000) -> int:
+    """Write every term anew from the stored fields and providers; returns the rows written.
+
+    For the migration's backfill and for bulk loads that bypass the session (Core inserts);
+    reads in id order batches, so memory stays flat."""
+    table = cast(Table, SearchTerm.__table__)
+    conn.execute(delete(table))
+    empty = {"document_id": None, "field_id": None, "provider_id": None}
+    fields = sa_table(
+        "document_fields",
+        column("id", Integer),
+        column("document_id", Integer),
+        column("name", String),
+        column("value", Text),
+    )
+    providers = sa_table("providers", column("id", Integer), column("name", String))
+    written = 0
+    last = 0
+    while batch := conn.execute(
+        select(fields.c.id, fields.c.document_id, fields.c.name, fields.c.value)
+        .where(
+            fields.c.id > last,
+            fields.c.name.in_(NAME_FIELDS + NUMBER_FIELDS),
+            fields.c.value.is_not(None),
+        )
+        .order_by(fields.c.id)
+        .limit(batch_size)
+    ).all():
+        last = batch[-1].id
+        rows = [empty | r for f in batch for r in field_rows(f.id, f.document_id, f.name, f.value)]
+        if rows:
+            conn.execute(insert(table), rows)
+            written += len(rows)
+    last = 0
+    while batch := conn.execute(
+        select(providers.c.id, providers.c.name)
+        .where(providers.c.id > last)
+        .order_by(providers.c.id)
+        .limit(batch_size)
+    ).all():
+        last = batch[-1].id
+        rows = [empty | r for p in batch for r in provider_rows(p.id, p.name)]
+        if rows:
+            conn.execute(insert(table), rows)
+            written += len(rows)
+    return written
+
+
 def _changed(obj: Any, *names: str) -> bool:
     attrs = inspect(obj).attrs
     return any(attrs[n].history.has_changes() for n in names)
@@ -204,7 +258,7 @@ def _keep_terms(session: Session, _context: Any) -> None:
     if not (stale_fields or stale_providers or rows):
         return
     conn = session.connection()
-    table = SearchTerm.__table__
+    table = cast(Table, SearchTerm.__table__)
     if stale_fields:
         conn.execute(delete(table).where(table.c.field_id.in_(stale_fields)))
     if stale_providers:

@@ -5,20 +5,15 @@ Revises: 0002_compliance, 0003_records
 Create Date: 2026-11-26 19:25:00.000000
 """
 from collections.abc import Sequence
-from typing import Any
-
 import sqlalchemy as sa
 from alembic import op
 
-from models.search import NAME_FIELDS, NUMBER_FIELDS, field_rows, provider_rows
+from models.search import rebuild
 
 revision: str = '0004_search'
 down_revision: str | Sequence[str] | None = ('0002_compliance', '0003_records')
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-BATCH = 5_000
-
 
 def upgrade() -> None:
     terms = op.create_table('search_terms',
@@ -45,38 +40,8 @@ def upgrade() -> None:
 
 
 def _backfill(terms: sa.Table) -> None:
-    """Terms of the fields and providers already stored, in batches (memory stays flat)."""
-    conn = op.get_bind()
-    fields = sa.table('document_fields', sa.column('id', sa.Integer), sa.column('document_id', sa.Integer),
-                      sa.column('name', sa.String), sa.column('value', sa.Text))
-    providers = sa.table('providers', sa.column('id', sa.Integer), sa.column('name', sa.String))
-    empty = {'document_id': None, 'field_id': None, 'provider_id': None}
-    last = 0
-    while True:
-        batch = conn.execute(
-            sa.select(fields.c.id, fields.c.document_id, fields.c.name, fields.c.value)
-            .where(fields.c.id > last, fields.c.name.in_(NAME_FIELDS + NUMBER_FIELDS),
-                   fields.c.value.is_not(None))
-            .order_by(fields.c.id).limit(BATCH)
-        ).all()
-        if not batch:
-            break
-        last = batch[-1].id
-        rows: list[dict[str, Any]] = [empty | r for f in batch for r in field_rows(f.id, f.document_id, f.name, f.value)]
-        if rows:
-            conn.execute(terms.insert(), rows)
-    last = 0
-    while True:
-        batch = conn.execute(
-            sa.select(providers.c.id, providers.c.name).where(providers.c.id > last)
-            .order_by(providers.c.id).limit(BATCH)
-        ).all()
-        if not batch:
-            break
-        last = batch[-1].id
-        rows = [empty | r for p in batch for r in provider_rows(p.id, p.name)]
-        if rows:
-            conn.execute(terms.insert(), rows)
+    """Terms of the fields and providers already stored (batched: memory stays flat)."""
+    rebuild(op.get_bind())
 
 
 def downgrade() -> None:
