@@ -45,6 +45,7 @@ from models import (  # noqa: E402
     StoreLayout,
     User,
 )
+from models.search import rebuild as rebuild_search_terms  # noqa: E402
 
 DOC_TYPES = {
     "medical_license": ("credential_number", "issuer", "jurisdiction", "credential_title",
@@ -213,6 +214,8 @@ def fill(db: Database, documents: int, credentials: int, providers: int, seed: i
         for batch in _batches(rows):
             with db.engine.begin() as conn:
                 conn.execute(insert(table), batch)
+    with db.engine.begin() as conn:  # Core inserts bypass the session hook that keeps terms
+        rebuild_search_terms(conn)
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             # as autovacuum leaves a live database: statistics and the visibility map

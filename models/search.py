@@ -31,6 +31,7 @@ from sqlalchemy import (
     insert,
     inspect,
     intersect,
+    or_,
     select,
     union,
 )
@@ -213,18 +214,28 @@ def rebuild(conn: Connection, batch_size: int = 5_000) -> int:
             conn.execute(insert(table), rows)
             written += len(rows)
     last = 0
-    while batch := conn.execute(
+    while people := conn.execute(
         select(providers.c.id, providers.c.name)
         .where(providers.c.id > last)
         .order_by(providers.c.id)
         .limit(batch_size)
     ).all():
-        last = batch[-1].id
-        rows = [empty | r for p in batch for r in provider_rows(p.id, p.name)]
+        last = people[-1].id
+        rows = [empty | r for p in people for r in provider_rows(p.id, p.name)]
         if rows:
             conn.execute(insert(table), rows)
             written += len(rows)
     return written
+
+
+def providers_with_any_word(words: Iterable[str]) -> Select[Any] | None:
+    """Ids of providers whose name has a word starting with any of `words`."""
+    folded = sorted({w for word in words for w in query_words(word)})
+    if not folded:
+        return None
+    return select(SearchTerm.provider_id).where(
+        or_(*[starts_with(w) for w in folded]), SearchTerm.kind == PROVIDER
+    )
 
 
 def _changed(obj: Any, *names: str) -> bool:

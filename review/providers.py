@@ -7,10 +7,11 @@ import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process, utils
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session
 
 from models import Document, DocumentField, Provider
+from models.search import matching_providers, providers_with_any_word
 
 # below this a name is too unlike to suggest
 NAME_CUTOFF = 70.0
@@ -37,8 +38,12 @@ def search_providers(
     if q and digits == q.replace(" ", ""):
         query = query.where(Provider.npi.startswith(digits))
     else:
-        for word in q.split():
-            query = query.where(Provider.name.ilike(f"%{escape_like(word)}%", escape="\\"))
+        # every word starts a word of the name: from the search-term index, not a LIKE scan
+        named = matching_providers(q)
+        if named is not None:
+            query = query.where(Provider.id.in_(named))
+        elif q:  # only punctuation: nothing is named like that
+            query = query.where(false())
     return list(
         session.scalars(query.order_by(Provider.name, Provider.id).limit(limit).offset(offset))
     )
@@ -73,11 +78,9 @@ def suggest_for_names(
         query = select(Provider.id, Provider.name, Provider.npi).where(Provider.active)
         words = {w for n in names for w in re.findall(r"[^\W\d_]{3,}", n)}
         rows = []
-        if words:  # first the providers sharing a word with the name: few rows to compare
-            shares_word = or_(
-                *[Provider.name.ilike(f"%{escape_like(w)}%", escape="\\") for w in words]
-            )
-            rows = list(session.execute(query.where(shares_word).limit(SCAN_LIMIT)))
+        sharing = providers_with_any_word(words)
+        if sharing is not None:  # first the providers sharing a word with the name: few rows
+            rows = list(session.execute(query.where(Provider.id.in_(sharing)).limit(SCAN_LIMIT)))
         if not rows:  # a misread name shares no word: compare against everyone (bounded)
             rows = list(session.execute(query.limit(SCAN_LIMIT)))
         choices = {r.id: r.name for r in rows if r.id not in found}

@@ -182,7 +182,16 @@ def values_for(layout: Layout, hits: list[LabelHit], ocr_pages: set[int]) -> lis
         if right_i < len(row.cells):
             right = row.cells[right_i]
             if right.box[0] - cell.box[2] < 0.3 and not _is_label_cell(right, ocr):
-                out.append(LabelValue(h, right.text.strip(_STRIP), right.start, right.end, "right"))
+                # a value OCR split into several cells: "Sentara | Healthcare"
+                parts = [right]
+                for nxt in row.cells[right_i + 1 :]:
+                    if nxt.box[0] - parts[-1].box[2] > 0.12 or _is_noise(nxt.text):
+                        break
+                    if _is_label_cell(nxt, ocr) or not nxt.text[:1].isupper():
+                        break
+                    parts.append(nxt)
+                text = " ".join(p.text for p in parts).strip(_STRIP)
+                out.append(LabelValue(h, text, right.start, parts[-1].end, "right"))
                 if not _header_like(right.text):
                     continue
         below = _cell_below(layout, h, ocr)

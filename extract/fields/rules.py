@@ -550,7 +550,10 @@ def _period_matches(text: str) -> list[tuple[dates.FoundDate, dates.FoundDate | 
 
 
 _CONTEXT_WORDS: list[tuple[str, str]] = [
-    (r"expir|valid (?:until|through|thru)|good through|renew|lapse|expires", "expiration_date"),
+    (
+        r"expir(?:es|ation|y|e)\b|\bexp\b|valid (?:until|through|thru)|good through|renew",
+        "expiration_date",
+    ),
     (r"start|hire|began|commenc|since|appointed", "start_date"),
     (r"separat|terminat|last day|resign|left", "end_date"),
     (

@@ -3,7 +3,7 @@ part of a name or a number, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from models import Database, Document, DocumentField, Provider
 from models.search import (
@@ -13,6 +13,7 @@ from models.search import (
     matching_documents,
     matching_providers,
     next_prefix,
+    rebuild,
 )
 
 
@@ -116,3 +117,20 @@ def test_provider_name_terms(db: Database) -> None:
     with db.session() as session:
         assert set(session.scalars(matching_providers("nun"))) == {ana.id}  # type: ignore[arg-type]
         assert set(session.scalars(matching_providers("ana nune"))) == {ana.id}  # type: ignore[arg-type]
+
+
+def test_rebuild_indexes_rows_loaded_in_bulk(db: Database) -> None:
+    """Core inserts bypass the session hook: `rebuild` (as the migration's backfill) fills in."""
+    with db.engine.begin() as conn:
+        conn.execute(insert(Document), [{"id": 7, "filename": "x.pdf", "status": "approved"}])
+        conn.execute(
+            insert(DocumentField),
+            [{"document_id": 7, "name": "person_name", "value": "Ngozi Okafor"}],
+        )
+        conn.execute(insert(Provider), [{"name": "Ngozi Okafor", "npi": "1234567893"}])
+    assert _found(db, "okafor") == set()
+    with db.engine.begin() as conn:
+        assert rebuild(conn) == 4  # two name words for the document, two for the provider
+    assert _found(db, "okafor") == {7}
+    with db.session() as session:
+        assert len(set(session.scalars(matching_providers("ngozi")))) == 1  # type: ignore[arg-type]

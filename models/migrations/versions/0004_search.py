@@ -5,6 +5,7 @@ Revises: 0002_compliance, 0003_records
 Create Date: 2026-11-26 19:25:00.000000
 """
 from collections.abc import Sequence
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -15,8 +16,9 @@ down_revision: str | Sequence[str] | None = ('0002_compliance', '0003_records')
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+
 def upgrade() -> None:
-    terms = op.create_table('search_terms',
+    op.create_table('search_terms',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('document_id', sa.Integer(), nullable=True),
     sa.Column('field_id', sa.Integer(), nullable=True),
@@ -28,8 +30,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_search_terms_provider_id_providers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_search_terms'))
     )
-    _backfill(terms)
-    # indexes after the backfill: one sort instead of a growing index per insert
+    # backfill before indexing: one sort instead of a growing index per insert
+    rebuild(op.get_bind())
     op.create_index(op.f('ix_search_terms_document_id'), 'search_terms', ['document_id'], unique=False)
     op.create_index(op.f('ix_search_terms_field_id'), 'search_terms', ['field_id'], unique=False)
     op.create_index(op.f('ix_search_terms_provider_id'), 'search_terms', ['provider_id'], unique=False)
@@ -37,11 +39,6 @@ def upgrade() -> None:
     # plain CREATE INDEX (no batch rebuild): the audit triggers of 0003_records stay
     op.create_index('ix_documents_status_doc_type', 'documents', ['status', 'doc_type'], unique=False)
     op.create_index('ix_documents_status_updated', 'documents', ['status', 'updated_at'], unique=False)
-
-
-def _backfill(terms: sa.Table) -> None:
-    """Terms of the fields and providers already stored (batched: memory stays flat)."""
-    rebuild(op.get_bind())
 
 
 def downgrade() -> None:
