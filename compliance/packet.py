@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from compliance.references import RequestView, list_requests
 from compliance.summary import ProviderNotFound, ReportPdf
 from models import Credential, Document, DocumentArrival, Provider, User
+from models.spec import DOC_TYPE_LABELS
 
 GAP_MONTHS = 6
 DEFAULT_MAX_VERIFICATION_AGE_DAYS = 120  # NCQA 2025: verified within 120 days of decision
@@ -32,21 +33,6 @@ FLAG_ORDER = (
     "request_overdue",
     "evidence",
 )
-
-DOC_TYPE_LABELS = {
-    "medical_license": "Medical licence",
-    "nursing_license": "Nursing licence",
-    "dea_registration": "DEA registration",
-    "board_certification": "Board certification",
-    "diploma": "Diploma",
-    "training_certificate": "Training certificate",
-    "life_support_card": "Life-support card",
-    "cme_certificate": "CME certificate",
-    "malpractice_insurance": "Malpractice insurance",
-    "reference_letter": "Reference letter",
-    "employment_verification": "Employment verification",
-    "other": "Other",
-}
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 Imports nothing else of credflow's; every other part builds on it.
 """
 
-import models.compliance  # noqa: F401  (compliance tables)
-import models.records  # noqa: F401  (retention holds, reference requests, audit guard)
+import models.compliance
+import models.records
 import models.search  # noqa: F401  (search terms, kept by a session hook)
 from models.audit import AuditDetail, AuditEvent, record_event
 from models.base import Base

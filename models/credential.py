@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
 from models.provider import Provider
+from models.spec import FIELD_NAMES
 
 
 class Credential(Base):
@@ -45,17 +46,5 @@ class Credential(Base):
     provider: Mapped[Provider] = relationship(back_populates="credentials")
 
 
-CREDENTIAL_FIELDS = (
-    "credential_number",
-    "issuer",
-    "jurisdiction",
-    "credential_title",
-    "issue_date",
-    "expiration_date",
-    "start_date",
-    "end_date",
-    "npi",
-    "schedules",
-    "credit_hours",
-    "referee_name",
-)
+# what a Credential row keeps of the spec's fields (the person is the Provider)
+CREDENTIAL_FIELDS: tuple[str, ...] = tuple(f for f in FIELD_NAMES if f != "person_name")

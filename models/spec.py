@@ -65,6 +65,22 @@ FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "other": (),
 }
 DOC_TYPES: tuple[str, ...] = tuple(FIELDS_BY_TYPE)
+
+# how people read the doc_types on pages and in reports
+DOC_TYPE_LABELS: dict[str, str] = {
+    "medical_license": "Medical licence",
+    "nursing_license": "Nursing licence",
+    "dea_registration": "DEA registration",
+    "board_certification": "Board certification",
+    "diploma": "Diploma",
+    "training_certificate": "Training certificate",
+    "life_support_card": "Life-support card",
+    "cme_certificate": "CME certificate",
+    "malpractice_insurance": "Malpractice insurance",
+    "reference_letter": "Reference letter",
+    "employment_verification": "Employment verification",
+    "other": "Other",
+}
 DATE_FIELDS = frozenset({"issue_date", "expiration_date", "start_date", "end_date"})
 
 _USPS = """

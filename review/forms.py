@@ -10,25 +10,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from models import spec
 from models.spec import DOC_TYPES, FIELD_NAMES, FIELDS_BY_TYPE, fields_for
 
 __all__ = ["DOC_TYPES", "FIELDS_BY_TYPE", "FIELD_NAMES", "fields_for"]
 
-DOC_TYPE_LABELS: dict[str, str] = {
-    "medical_license": "Medical licence",
-    "nursing_license": "Nursing licence",
-    "dea_registration": "DEA registration",
-    "board_certification": "Board certification",
-    "diploma": "Diploma",
-    "training_certificate": "Training certificate",
-    "life_support_card": "Life-support card",
-    "cme_certificate": "CME certificate",
-    "malpractice_insurance": "Malpractice insurance",
-    "reference_letter": "Reference letter",
-    "employment_verification": "Employment verification",
-    "other": "Other",
-    "unclassified": "Not yet classified",
-}
+DOC_TYPE_LABELS: dict[str, str] = {**spec.DOC_TYPE_LABELS, "unclassified": "Not yet classified"}
 
 FIELD_LABELS: dict[str, str] = {
     "person_name": "Name",

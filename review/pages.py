@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -29,6 +29,7 @@ from models import (
     User,
     record_event,
 )
+from models.failed import retry_document
 from review import approve as approve_mod
 from review import claims, forms, providers, queue
 from review.deps import READERS, REVIEWERS, SessionDep, get_state, has_role, require_role
@@ -128,27 +129,12 @@ def retry(
 ) -> Response:
     """Put a failed document back to `received` so the workers read it again (the same
     change as `credflow retry`)."""
-    result = session.execute(
-        update(Document)
-        .where(Document.id == document_id, Document.status == DocumentStatus.FAILED)
-        .values(
-            status=DocumentStatus.RECEIVED,
-            error=None,
-            attempts=0,
-            lease_owner=None,
-            lease_expires_at=None,
-        )
-        .execution_options(synchronize_session=False)
+    retry_document(
+        session,
+        document_id,
+        actor=user.username,
+        note="sent back to be read again from the failed list",
     )
-    if getattr(result, "rowcount", 0) == 1:
-        record_event(
-            session,
-            actor=user.username,
-            action="document.retried",
-            entity_type="document",
-            entity_id=document_id,
-            note="sent back to be read again from the failed list",
-        )
     session.commit()
     if _is_htmx(request):
         return HTMLResponse(

@@ -202,7 +202,7 @@ def register(app: typer.Typer) -> None:
     @app.command("failed")
     def failed(data_dir: DataDir = None) -> None:
         """List documents that could not be read, with the reason."""
-        from ingest.retry import failed_documents
+        from models.failed import failed_documents
 
         ctx = open_context(data_dir)
         with ctx.db.session() as s:
@@ -225,7 +225,7 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDir = None,
     ) -> None:
         """Send failed documents back to be read again (the running service picks them up)."""
-        from ingest.retry import retry_all_failed, retry_document
+        from models.failed import retry_all_failed, retry_document
 
         if (document_id is None) == (not all_failed):
             raise typer.BadParameter("give a document id or --all-failed (not both)")

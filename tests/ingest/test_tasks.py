@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 
 from ingest import leases
 from ingest.intake import Intake
-from ingest.retry import failed_documents, retry_all_failed, retry_document
 from ingest.tasks import ProcessOptions, process_document
 from models import AuditEvent, Database, Document, DocumentField, DocumentPage, StoreLayout
+from models.failed import failed_documents, retry_all_failed, retry_document
 from tests.ingest.helpers import make_text_pdf
 from tests.support import corpus_file
 

@@ -1,6 +1,7 @@
 """Failed documents: listing them with their reasons, and sending them round again.
 
-Plain functions on a session so the command line and the review UI's button share them.
+Plain functions on a session, here in `models` so the command line (`credflow retry`) and
+the review UI's Retry button share them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models import Document, DocumentStatus, record_event
+from models.audit import record_event
+from models.document import Document, DocumentStatus
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,13 @@ def failed_documents(session: Session, *, limit: int | None = None) -> list[Fail
     return [FailedDocument(*row) for row in session.execute(query)]
 
 
-def retry_document(session: Session, document_id: int, *, actor: str = "system") -> bool:
+def retry_document(
+    session: Session,
+    document_id: int,
+    *,
+    actor: str = "system",
+    note: str = "sent back to be read again",
+) -> bool:
     """Put a failed document back in the queue with fresh attempts. False if it is not failed.
 
     The running service (local workers, or the lease sweep that re-sends to Celery) picks
@@ -68,7 +76,7 @@ def retry_document(session: Session, document_id: int, *, actor: str = "system")
         action="document.retried",
         entity_type="document",
         entity_id=document_id,
-        note="sent back to be read again",
+        note=note,
     )
     return True
 
