@@ -54,9 +54,18 @@ class Database:
             yield session
 
     def upgrade(self) -> None:
+        """Migrate to the newest schema; quiet unless something is wrong."""
+        import logging
+
         from alembic import command
 
-        command.upgrade(alembic_config(self.url), "heads")
+        alembic_log = logging.getLogger("alembic")
+        level = alembic_log.level
+        alembic_log.setLevel(logging.WARNING)
+        try:
+            command.upgrade(alembic_config(self.url), "heads")
+        finally:
+            alembic_log.setLevel(level)
 
     def dispose(self) -> None:
         self.engine.dispose()
