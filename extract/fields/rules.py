@@ -645,34 +645,19 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
                 )
             )
     if dt in ("board_certification", "training_certificate"):
-        for m in re.finditer(
-            r"certified by (?:the )?[A-Z][^.]{5,120}?\s+in\s+(?P<v>[A-Z][A-Za-z&/\-()]+(?:[ \n](?:and|of|&|[A-Z(][A-Za-z&/\-()]+))*)(?=\.)",  # noqa: E501
-            text,
-        ):
-            out.append(
-                Cand(
-                    "credential_title",
-                    title_case(m.group("v")),
-                    0.75,
-                    m.start("v"),
-                    m.end("v"),
-                    "sentence",
-                )
+        out.extend(
+            _sentence_titles(
+                r"certified by (?:the )?[A-Z][^.]{5,120}?\s+in\s+(?P<v>[A-Z][A-Za-z&/\-()]+(?:[ \n](?:and|of|&|[A-Z(][A-Za-z&/\-()]+))*)(?=\.)",  # noqa: E501
+                text,
+                0.75,
             )
-        for m in re.finditer(
-            r"(?:certified in|specialty of|in the specialty|certification in|diplomate in)\s+(?:the\s+)?(?P<v>[A-Z][A-Za-z&/\-()]+(?:[ ](?:and|of|&|[A-Z(][A-Za-z&/\-()]+))*)",  # noqa: E501
-            text,
-        ):
-            out.append(
-                Cand(
-                    "credential_title",
-                    title_case(m.group("v")),
-                    0.8,
-                    m.start("v"),
-                    m.end("v"),
-                    "sentence",
-                )
+        )
+        out.extend(
+            _sentence_titles(
+                r"(?:certified in|specialty of|in the specialty|certification in|diplomate in)\s+(?:the\s+)?(?P<v>[A-Z][A-Za-z&/\-()]+(?:[ ](?:and|of|&|[A-Z(][A-Za-z&/\-()]+))*)",  # noqa: E501
+                text,
             )
+        )
     if dt in ("board_certification", "training_certificate"):
         specs = g.specialties
         for row in ctx.layout.rows:
@@ -723,34 +708,18 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
                     )
                 )
     if dt == "employment_verification":
-        for m in re.finditer(
-            r"(?:employed|served|worked|works|working)\s+(?:here\s+|with us\s+|(?:at|by|with) [^\t]{0,60}?)?as\s+(?:an?\s+)?(?P<v>[A-Z][A-Za-z/&\-]+(?:[ \n](?:of|and|&|[A-Z][A-Za-z/&\-]+|I{1,3}|IV))*)",  # noqa: E501
-            text,
-        ):
-            out.append(
-                Cand(
-                    "credential_title",
-                    title_case(m.group("v")),
-                    0.8,
-                    m.start("v"),
-                    m.end("v"),
-                    "sentence",
-                )
+        out.extend(
+            _sentence_titles(
+                r"(?:employed|served|worked|works|working)\s+(?:here\s+|with us\s+|(?:at|by|with) [^\t]{0,60}?)?as\s+(?:an?\s+)?(?P<v>[A-Z][A-Za-z/&\-]+(?:[ \n](?:of|and|&|[A-Z][A-Za-z/&\-]+|I{1,3}|IV))*)",  # noqa: E501
+                text,
             )
-        for m in re.finditer(
-            r"(?:position|title) of\s+(?:an?\s+)?(?P<v>[A-Z][A-Za-z/&\-]+(?:[ ](?:of|and|&|[A-Z][A-Za-z/&\-]+|I{1,3}|IV))*)",  # noqa: E501
-            text,
-        ):
-            out.append(
-                Cand(
-                    "credential_title",
-                    title_case(m.group("v")),
-                    0.8,
-                    m.start("v"),
-                    m.end("v"),
-                    "sentence",
-                )
+        )
+        out.extend(
+            _sentence_titles(
+                r"(?:position|title) of\s+(?:an?\s+)?(?P<v>[A-Z][A-Za-z/&\-]+(?:[ ](?:of|and|&|[A-Z][A-Za-z/&\-]+|I{1,3}|IV))*)",  # noqa: E501
+                text,
             )
+        )
     if dt == "cme_certificate":
         for m in re.finditer(
             r"(?:participated in|completed|attended|for the activity|entitled|titled|completion of)"
@@ -1137,3 +1106,19 @@ def to_date(value: str | None) -> date | None:
         return date.fromisoformat(value) if value else None
     except ValueError:
         return None
+
+
+def _sentence_titles(pattern: str, text: str, score: float = 0.8) -> list[Cand]:
+    """A credential_title candidate, title-cased, for each match of a sentence pattern
+    whose `v` group holds the title ("certified in Internal Medicine")."""
+    return [
+        Cand(
+            "credential_title",
+            title_case(m.group("v")),
+            score,
+            m.start("v"),
+            m.end("v"),
+            "sentence",
+        )
+        for m in re.finditer(pattern, text)
+    ]
