@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import cv2
 import numpy as np
@@ -35,6 +37,9 @@ MIN_LETTERS = 20
 BLANK_INK_PIXELS = 150
 # Seconds one tesseract run may take before the page is given up (never hang a worker).
 TESSERACT_TIMEOUT = 180
+# A shared run of several pages that takes longer than this has a bad page in it: each
+# page is then read alone (a normal batch of eight takes ten seconds).
+BATCH_TIMEOUT = 90
 
 _ALNUM = re.compile(r"[A-Za-z0-9]")
 
@@ -50,13 +55,67 @@ class Reading:
 
 def read_image(image: Image.Image, number: int, options: ReadOptions) -> Page:
     """OCR one page image: crop/flatten a photo, deskew, read, turn upright when needed."""
+    return read_image_scan(prepare_scan(image, number), options)
+
+
+def read_image_scan(scan: Scan, options: ReadOptions) -> Page:
+    """OCR one prepared page on its own."""
+    (page,) = read_scans([scan], options)
+    if isinstance(page, OCRError):
+        raise page
+    return page
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """A page image made ready for tesseract (cleaned, deskewed, scaled), not yet read."""
+
+    number: int
+    prepared: Prepared
+    blank: bool  # no ink worth reading (the back of a sheet)
+
+
+def prepare_scan(image: Image.Image, number: int) -> Scan:
+    """Everything before tesseract, done where the page is decoded: its cost (and any
+    memory trouble) belongs to its own file, not to the batch it is read in."""
     gray, rgb = pp.to_gray(image)
     prepared = prepare(gray, rgb, pp.image_dpi(image))
-    if np.count_nonzero(prepared.gray < 128) < BLANK_INK_PIXELS:
-        # a blank page (the back of a sheet): nothing for tesseract to find
-        reading = Reading([], 0.0, 0)
-    else:
-        reading = tesseract(prepared.ocr, prepared.dpi, options.language)
+    blank = np.count_nonzero(prepared.gray < 128) < BLANK_INK_PIXELS
+    return Scan(number, prepared, bool(blank))
+
+
+def read_scans(
+    scans: Sequence[Scan],
+    options: ReadOptions,
+    heartbeat: Callable[[], None] | None = None,
+) -> list[Page | OCRError]:
+    """Read prepared pages with one tesseract run, then settle each page's orientation.
+
+    One run for many pages because starting tesseract (loading its model) costs about
+    0.1 s, a sixth of reading a page. A page that breaks the run is read again alone, so
+    it fails by itself; `heartbeat` is called after each of those single runs.
+    """
+    inked = [i for i, s in enumerate(scans) if not s.blank]
+    read = tesseract_many(
+        [(scans[i].prepared.ocr, scans[i].prepared.dpi) for i in inked], options, heartbeat
+    )
+    readings = dict(zip(inked, read, strict=True))
+    pages: list[Page | OCRError] = []
+    for i, scan in enumerate(scans):
+        reading = readings.get(i, Reading([], 0.0, 0))
+        if isinstance(reading, OCRError):
+            pages.append(reading)
+            continue
+        try:
+            pages.append(_settle(scan, reading, options))
+        except OCRError as e:
+            pages.append(e)
+    return pages
+
+
+def _settle(scan: Scan, reading: Reading, options: ReadOptions) -> Page:
+    """Turn a read page upright: from its word boxes, or (poor reading) OSD and a re-read."""
+    prepared = scan.prepared
     upright = prepared.gray
     turn = 0
     sideways = sideways_turn(reading.words)
@@ -77,7 +136,7 @@ def read_image(image: Image.Image, number: int, options: ReadOptions) -> Page:
             turn = (turn + extra) % 360
     height, width = upright.shape[:2]
     return Page(
-        number,
+        scan.number,
         width,
         height,
         "ocr",
@@ -141,19 +200,74 @@ def _dpi_from_text(gray: pp.Gray) -> float:
 
 
 def tesseract(gray: pp.Gray, dpi: int, language: str, psm: int = 3) -> Reading:
-    """One tesseract run (`image_to_data`): words, boxes as fractions, confidences.
-
-    The image goes to tesseract as an uncompressed PGM file: writing a PNG (pytesseract's
-    default) costs a tenth of a second on a full page and buys nothing.
-    """
-    path = _write_temp(gray)
+    """One tesseract run over one page image: words, boxes as fractions, confidences."""
+    path = _write_temp(gray, dpi)
     try:
-        data = pytesseract.image_to_data(
+        data = _image_to_data(path, language, psm, TESSERACT_TIMEOUT)
+    finally:
+        os.unlink(path)
+    return _reading(data, range(len(data["text"])), gray.shape)
+
+
+def tesseract_many(
+    images: Sequence[tuple[pp.Gray, int]],
+    options: ReadOptions,
+    heartbeat: Callable[[], None] | None = None,
+) -> list[Reading | OCRError]:
+    """One tesseract run over several page images (a list file), split by page.
+
+    If the shared run fails (a page tesseract chokes on, a run that takes too long),
+    each page is read alone so only the bad one ends as an error.
+    """
+    if len(images) <= 1:
+        return [_read_alone(gray, dpi, options.language) for gray, dpi in images]
+    paths: list[str] = []
+    try:
+        for gray, dpi in images:
+            paths.append(_write_temp(gray, dpi))
+        listing = _write_list(paths)
+        try:
+            data = _image_to_data(listing, options.language, 3, BATCH_TIMEOUT)
+        finally:
+            os.unlink(listing)
+    except OCRError:
+        data = None
+    finally:
+        for path in paths:
+            os.unlink(path)
+    if data is None:
+        readings: list[Reading | OCRError] = []
+        for gray, dpi in images:
+            readings.append(_read_alone(gray, dpi, options.language))
+            if heartbeat is not None:
+                heartbeat()
+        return readings
+    rows: dict[int, list[int]] = {n: [] for n in range(1, len(images) + 1)}
+    for i, page in enumerate(data["page_num"]):
+        rows.setdefault(int(page), []).append(i)
+    return [_reading(data, rows[n], gray.shape) for n, (gray, _) in enumerate(images, 1)]
+
+
+def _read_alone(gray: pp.Gray, dpi: int, language: str) -> Reading | OCRError:
+    try:
+        return tesseract(gray, dpi, language)
+    except OCRError as e:
+        return e
+
+
+def _image_to_data(path: str, language: str, psm: int, timeout: float) -> dict[str, list[Any]]:
+    """pytesseract's `image_to_data` with its failures as OCRError saying what to do.
+
+    No `--dpi`: each image file carries its own resolution, which also holds for the
+    pages of a list file.
+    """
+    try:
+        data: dict[str, list[Any]] = pytesseract.image_to_data(
             path,
             lang=language,
-            config=f"--psm {psm} --dpi {dpi}",
+            config=f"--psm {psm}",
             output_type=pytesseract.Output.DICT,
-            timeout=TESSERACT_TIMEOUT,
+            timeout=timeout,
         )
     except pytesseract.TesseractNotFoundError as e:
         raise OCRError("tesseract is not installed: install the tesseract-ocr package") from e
@@ -161,16 +275,19 @@ def tesseract(gray: pp.Gray, dpi: int, language: str, psm: int = 3) -> Reading:
         raise OCRError(f"tesseract could not read the page ({e.status}): scan it again") from e
     except RuntimeError as e:  # pytesseract's timeout
         raise OCRError(
-            f"reading the page took longer than {TESSERACT_TIMEOUT} s: rescan it at 300 dpi"
+            f"reading the page took longer than {timeout:.0f} s: rescan it at 300 dpi"
         ) from e
-    finally:
-        os.unlink(path)
-    height, width = gray.shape[:2]
+    return data
+
+
+def _reading(data: dict[str, list[Any]], rows: Iterable[int], shape: tuple[int, ...]) -> Reading:
+    """The words of `rows` of tesseract's TSV, with boxes as fractions of the image."""
+    height, width = shape[:2]
     words: list[Word] = []
     line_ids: dict[tuple[int, int, int], int] = {}
     weighted = total = 0.0
-    for i, raw in enumerate(data["text"]):
-        text = str(raw).strip()
+    for i in rows:
+        text = str(data["text"][i]).strip()
         conf = float(data["conf"][i])
         if not text or conf < 0:
             continue
@@ -189,13 +306,32 @@ def tesseract(gray: pp.Gray, dpi: int, language: str, psm: int = 3) -> Reading:
 _TEMP_DIR = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 
 
-def _write_temp(gray: pp.Gray) -> str:
-    fd, path = tempfile.mkstemp(prefix="credflow-ocr-", suffix=".pgm", dir=_TEMP_DIR)
+def _write_temp(gray: pp.Gray, dpi: int) -> str:
+    """The image as an uncompressed TIFF that carries its resolution.
+
+    Uncompressed because encoding a PNG (pytesseract's default) costs a tenth of a
+    second on a full page and buys nothing for a file that lives a second.
+    """
+    fd, path = tempfile.mkstemp(prefix="credflow-ocr-", suffix=".tif", dir=_TEMP_DIR)
     os.close(fd)
-    if not cv2.imwrite(path, gray):
+    params = [
+        cv2.IMWRITE_TIFF_COMPRESSION, 1,
+        cv2.IMWRITE_TIFF_RESUNIT, 2,
+        cv2.IMWRITE_TIFF_XDPI, dpi,
+        cv2.IMWRITE_TIFF_YDPI, dpi,
+    ]  # fmt: skip
+    if not cv2.imwrite(path, gray, params):
         os.unlink(path)
         raise OCRError("the page image could not be prepared for OCR: scan it again")
     return path
+
+
+def _write_list(paths: list[str]) -> str:
+    """A tesseract list file: tesseract reads a text file of image paths as pages."""
+    fd, listing = tempfile.mkstemp(prefix="credflow-ocr-", suffix=".txt", dir=_TEMP_DIR)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("\n".join(paths) + "\n")
+    return listing
 
 
 def osd_turn(gray: pp.Gray, dpi: int) -> int | None:
@@ -207,11 +343,12 @@ def osd_turn(gray: pp.Gray, dpi: int) -> int | None:
     if max(gray.shape) > 2600:  # OSD needs letters, not pixels: a smaller copy reads as well
         f = 2600 / max(gray.shape)
         small = pp.resize(gray, f)
-    path = _write_temp(small)
+    osd_dpi = max(70, round(dpi * f))
+    path = _write_temp(small, osd_dpi)
     try:
         osd = pytesseract.image_to_osd(
             path,
-            config=f"--psm 0 --dpi {max(70, round(dpi * f))}",
+            config=f"--psm 0 --dpi {osd_dpi}",
             output_type=pytesseract.Output.DICT,
             timeout=TESSERACT_TIMEOUT,
         )

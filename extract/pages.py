@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pypdfium2
@@ -71,13 +72,34 @@ def iter_pages(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Pag
     """Yield the pages of a file one at a time, so a long file never sits whole in memory."""
     path = Path(path)
     kind = sniff(path)
-    pages = _pdf_pages(path, options) if kind == "pdf" else _image_pages(path, options)
+    with _explained(kind):
+        for source in _sources(path, kind, options):
+            yield ocr.read_image_scan(source, options) if isinstance(source, ocr.Scan) else source
+
+
+def iter_sources(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Page | ocr.Scan]:
+    """The pages of a file as read from a text layer, or as scans prepared for tesseract.
+
+    For callers that OCR the scans of several pages or files together (`extract.batch`).
+    """
+    path = Path(path)
+    kind = sniff(path)
+    with _explained(kind):
+        yield from _sources(path, kind, options)
+
+
+def _sources(path: Path, kind: str, options: ReadOptions) -> Iterator[Page | ocr.Scan]:
+    return _pdf_pages(path, options) if kind == "pdf" else _image_pages(path, options)
+
+
+@contextmanager
+def _explained(kind: str) -> Iterator[None]:
+    """A library tripping over a damaged file must still end as a readable reason."""
     try:
-        yield from pages
+        yield
     except (ExtractError, MemoryError, KeyboardInterrupt):
         raise
     except Exception as e:
-        # a library tripping over a damaged file must still end as a readable reason
         raise CorruptFileError(
             f"the {kind.upper()} file could not be read ({type(e).__name__}: {_why(e)}): "
             "get a new copy"
@@ -91,7 +113,7 @@ def read_pages(path: Path, options: ReadOptions = ReadOptions()) -> list[Page]:
 # ---------------------------------------------------------------- images
 
 
-def _image_pages(path: Path, options: ReadOptions) -> Iterator[Page]:
+def _image_pages(path: Path, options: ReadOptions) -> Iterator[ocr.Scan]:
     Image.MAX_IMAGE_PIXELS = options.max_pixels  # Pillow's own bomb check, at our limit
     try:
         with warnings.catch_warnings():
@@ -111,7 +133,7 @@ def _image_pages(path: Path, options: ReadOptions) -> Iterator[Page]:
             )
         for n in range(1, frames + 1):
             frame = _load_frame(img, n, frames, options)
-            yield ocr.read_image(frame, n, options)
+            yield ocr.prepare_scan(frame, n)
 
 
 def _load_frame(img: Image.Image, n: int, frames: int, options: ReadOptions) -> Image.Image:
@@ -151,7 +173,7 @@ def _why(e: BaseException) -> str:
 # ---------------------------------------------------------------- PDFs
 
 
-def _pdf_pages(path: Path, options: ReadOptions) -> Iterator[Page]:
+def _pdf_pages(path: Path, options: ReadOptions) -> Iterator[Page | ocr.Scan]:
     try:
         pdf = pypdfium2.PdfDocument(str(path))
     except pypdfium2.PdfiumError as e:
@@ -178,7 +200,7 @@ def _pdf_pages(path: Path, options: ReadOptions) -> Iterator[Page]:
         pdf.close()
 
 
-def _pdf_page(pdf: pypdfium2.PdfDocument, index: int, options: ReadOptions) -> Page:
+def _pdf_page(pdf: pypdfium2.PdfDocument, index: int, options: ReadOptions) -> Page | ocr.Scan:
     number = index + 1
     try:
         page = pdf[index]
@@ -195,7 +217,8 @@ def _pdf_page(pdf: pypdfium2.PdfDocument, index: int, options: ReadOptions) -> P
         except pypdfium2.PdfiumError:
             words, check = [], textlayer.LayerCheck()
         if check.verdict() is None:
-            image = _render(page, PREVIEW_DPI, options) if options.keep_images else None
+            draw = options.keep_images and options.draw_text_pages
+            image = _render(page, PREVIEW_DPI, options) if draw else None
             return Page(number, width, height, "text", words, image=image)
         dpi = options.dpi
         if check.image_cover > 0.5 and check.image_dpi > 0:
@@ -204,7 +227,7 @@ def _pdf_page(pdf: pypdfium2.PdfDocument, index: int, options: ReadOptions) -> P
             dpi = round(min(options.dpi, max(MIN_SCAN_DPI, check.image_dpi)))
         image = _render(page, dpi, options)
         image.info["dpi"] = (dpi, dpi)
-        return ocr.read_image(image, number, options)
+        return ocr.prepare_scan(image, number)
     finally:
         page.close()
 

@@ -83,9 +83,10 @@ def _downscale(gray: Gray, longest: int) -> tuple[Gray, float]:
 def find_page(gray: Gray, rgb: NDArray[Any] | None) -> NDArray[Any] | None:
     """Corners (tl, tr, br, bl) of a page photographed on a background, or None.
 
-    The background is whatever colour the image border has; the page is the big solid
-    region that differs from it. Scans (paper up to the border) and pages that fill the
-    frame give None and are left as they are.
+    The page is first looked for by its outline (the sheet's edge is a sharp step, while
+    a background's vignette or lamp light changes slowly), then as the big solid region
+    whose colour differs from the border's. Scans (paper up to the border) and pages that
+    fill the frame give None and are left as they are.
     """
     src = rgb if rgb is not None else gray
     small, f = _downscale(src, 400)
@@ -97,20 +98,63 @@ def find_page(gray: Gray, rgb: NDArray[Any] | None) -> NDArray[Any] | None:
     )
     h, w = lab.shape[:2]
     b = max(3, min(h, w) // 40)
-    border = np.concatenate(
-        [
-            lab[:b].reshape(-1, lab.shape[2]),
-            lab[-b:].reshape(-1, lab.shape[2]),
-            lab[:, :b].reshape(-1, lab.shape[2]),
-            lab[:, -b:].reshape(-1, lab.shape[2]),
-        ]
-    )
+    border = _border(lab, b).reshape(-1, lab.shape[2])
     bg = np.median(border, axis=0)
     spread = float(np.median(np.abs(border - bg).sum(axis=1)))
-    dist = np.abs(lab - bg).sum(axis=2)
     paper_like = float(bg[0]) > 200  # L* of 8-bit Lab (and gray) runs 0..255
     if paper_like and spread < 12:
         return None  # the border is clean paper: a scan, nothing to crop
+    for mask, min_solidity in (
+        (_outline_mask(lab, b), 0.93),
+        (_colour_mask(lab, border, bg), 0.85),
+    ):
+        quad = _page_quad(mask, min_solidity)
+        if quad is not None:
+            return (quad / f).astype(np.float32)
+    return None
+
+
+def _border(img: NDArray[Any], b: int) -> NDArray[Any]:
+    """The pixels of the outer band `b` wide, one after the other (corners twice)."""
+    rest = img.shape[2:]
+    return np.concatenate(
+        [
+            img[:b].reshape(-1, *rest),
+            img[-b:].reshape(-1, *rest),
+            img[:, :b].reshape(-1, *rest),
+            img[:, -b:].reshape(-1, *rest),
+        ]
+    )
+
+
+# Colour steps (Lab units per pixel of the small copy) weaker than this are light, not an edge.
+_MIN_EDGE = 3.0
+
+
+def _outline_mask(lab: NDArray[Any], b: int) -> Gray:
+    """Everything the background cannot reach from the border without crossing an edge.
+
+    An edge is a step clearly stronger than the background's own texture (wood grain,
+    brushed metal), measured in its border band; chroma counts double, so a white sheet on
+    a grey desk of the same brightness still has an outline.
+    """
+    mag = np.zeros(lab.shape[:2], np.float32)
+    for c in range(lab.shape[2]):
+        gx = cv2.Sobel(lab[:, :, c], cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(lab[:, :, c], cv2.CV_32F, 0, 1, ksize=3)
+        mag = np.maximum(mag, (1.0 if c == 0 else 2.0) / 8 * cv2.magnitude(gx, gy))
+    texture = float(np.percentile(_border(mag, b), 95))
+    edges = cv2.dilate((mag > max(_MIN_EDGE, 1.5 * texture)).astype(np.uint8), np.ones((3, 3)))
+    _, labels = cv2.connectedComponents(1 - edges, connectivity=4)
+    outside = np.unique(_border(labels, 1))
+    background = np.isin(labels, outside) & (edges == 0)
+    # the edge band was widened by a pixel above: give that pixel back to the background
+    return cv2.erode(np.where(background, 0, 255).astype(np.uint8), np.ones((3, 3)))
+
+
+def _colour_mask(lab: NDArray[Any], border: NDArray[Any], bg: NDArray[Any]) -> Gray:
+    """Pixels unlike the border's colour (Otsu on the distance), grown into coloured parts."""
+    dist = np.abs(lab - bg).sum(axis=2)
     d8 = np.clip(dist * (255.0 / max(float(dist.max()), 1.0)), 0, 255).astype(np.uint8)
     otsu, mask = cv2.threshold(d8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     # coloured parts of the page (a red header band) differ from the background less than
@@ -129,7 +173,12 @@ def find_page(gray: Gray, rgb: NDArray[Any] | None) -> NDArray[Any] | None:
             hits[0] = 0
             grown = labels == int(np.argmax(hits))
             mask = np.where(grown, 255, mask).astype(np.uint8)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+
+
+def _page_quad(mask: Gray, min_solidity: float) -> NDArray[Any] | None:
+    """The corners of the biggest region of `mask` when it looks like one sheet of paper."""
+    h, w = mask.shape[:2]
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
@@ -139,12 +188,9 @@ def find_page(gray: Gray, rgb: NDArray[Any] | None) -> NDArray[Any] | None:
     if area < 0.2 * h * w or area > 0.97 * h * w:
         return None
     hull = cv2.convexHull(biggest)
-    if area / max(cv2.contourArea(hull), 1.0) < 0.85:
+    if area / max(cv2.contourArea(hull), 1.0) < min_solidity:
         return None  # not one solid sheet
-    quad = _quad(hull)
-    if quad is None:
-        return None
-    return (quad / f).astype(np.float32)
+    return _quad(hull)
 
 
 def _quad(hull: NDArray[Any]) -> NDArray[Any] | None:
@@ -245,7 +291,7 @@ def estimate_skew(gray: Gray, limit: float = 12.0) -> float:
     scores = [sharpness(a) for a in fine]
     angle = float(fine[int(np.argmax(scores))])
     # below half a degree tesseract reads as well and turning the image is wasted time
-    return 0.0 if abs(angle) < 0.5 else angle
+    return 0.0 if abs(angle) < 1.0 else angle
 
 
 def rotate(gray: Gray, degrees: float) -> Gray:
@@ -314,14 +360,85 @@ def resize(gray: Gray, factor: float) -> Gray:
 
 
 def remove_rules(gray: Gray) -> Gray:
-    """Paint table rules and underlines white: tesseract often drops ruled cells as images."""
+    """Paint lines that are not text white: table rules, underlines, and the dark edge of
+    the sheet (or a strip of desk) that cropping a photo leaves along the border.
+
+    Tesseract often drops ruled cells as images, and a dark bar down one side of the image
+    upsets its page layout so that whole table cells go unread. A rule is a long line with
+    paper along at least one side. In a blurred photo a word in bold comes out of the ink
+    mask as a long bar too, but with its letters' strokes above and below it: such bars
+    are kept.
+    """
     mask = ink_mask(gray)
     h, w = gray.shape[:2]
-    horiz = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, max(40, w // 25)), np.uint8))
-    vert = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((max(40, h // 25), 1), np.uint8))
-    rules = cv2.dilate(cv2.bitwise_or(horiz, vert), np.ones((3, 3), np.uint8))
+    text = blob_height(gray) or 12.0
+    # thin rules blurred by a camera come out grey, lighter than Otsu's threshold for ink:
+    # they are looked for again among all marks clearly darker than the paper, where only
+    # runs that are mostly pale count (blurred text, merged into a bar, is dark at its
+    # strokes)
+    paper = float(np.median(gray[::4, ::4]))
+    pale = np.where(gray < 0.85 * paper, 255, 0).astype(np.uint8)
+    rules = np.zeros_like(mask)
+    for found, dark in ((mask, None), (pale, mask)):
+        rules |= _rules_across(found, max(40, w // 25), text, dark)
+        rules |= _rules_across(found.T, max(40, h // 25), text, None if dark is None else dark.T).T
+    rules = cv2.dilate(rules, np.ones((3, 3), np.uint8)) | _edge_ink(mask)
     if not rules.any():
         return gray
     out = gray.copy()
     out[rules > 0] = 255
+    return out
+
+
+def _edge_ink(mask: Gray) -> Gray:
+    """Ink touching the image border, within a narrow band along it (3% of the page).
+
+    Text stops at the page's margin; what reaches the border is the sheet's edge, its
+    shadow or the desk. Only the band is cleared, so a rule running from the border into
+    a table keeps its inner part.
+    """
+    h, w = mask.shape[:2]
+    band = max(3, round(0.03 * min(h, w)))
+    _, labels = cv2.connectedComponents(mask, connectivity=8)
+    touching = np.unique(_border(labels[:, :, None], 1))
+    touching = touching[touching > 0]
+    out = np.zeros_like(mask)
+    if not len(touching):
+        return out
+    near = np.zeros(mask.shape[:2], bool)
+    near[:band], near[-band:], near[:, :band], near[:, -band:] = True, True, True, True
+    out[near & np.isin(labels, touching)] = 255
+    return out
+
+
+def _rules_across(mask: Gray, length: int, text: float, dark: Gray | None = None) -> Gray:
+    """Horizontal rules of a mask (255 on 0): thin runs at least `length` long (and
+    several letters long) with no marks just above or just below them (a shaded band with
+    a heading in it is no rule); given `dark`, only runs of which at most a third is dark."""
+    mask = np.ascontiguousarray(mask)
+    lines = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+    out = np.zeros_like(mask)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    h = mask.shape[0]
+    gap, reach = 2, max(3, round(0.5 * text))  # skip the blurred fringe, look half a letter
+    steps = np.arange(gap, gap + reach)
+    for i in range(1, n):
+        x, y, bw, bh = stats[i, :4]
+        own = labels[y : y + bh, x : x + bw] == i
+        cols = np.nonzero(own.any(axis=0))[0]
+        thickness = stats[i, cv2.CC_STAT_AREA] / len(cols)
+        if thickness > 0.5 * text or len(cols) < max(3 * text, 12 * thickness):
+            continue  # a letter's stroke (the I of a name in big type), not a rule
+        if (
+            dark is not None
+            and np.count_nonzero(dark[y : y + bh, x : x + bw][own]) > 0.33 * own.sum()
+        ):
+            continue
+        top = y + own[:, cols].argmax(axis=0)
+        bottom = y + bh - 1 - own[::-1, cols].argmax(axis=0)
+        xs = x + cols
+        above = mask[np.clip(top[:, None] - steps, 0, h - 1), xs[:, None]].any(axis=1)
+        below = mask[np.clip(bottom[:, None] + steps, 0, h - 1), xs[:, None]].any(axis=1)
+        if min(above.mean(), below.mean()) < 0.5:
+            out[y : y + bh, x : x + bw][own] = 255
     return out

@@ -171,4 +171,7 @@ class ReadOptions:
     max_pages: int = 200
     max_pixels: int = 200_000_000  # a decompression bomb is refused above this
     keep_images: bool = False
+    # with keep_images: also draw text-layer pages (a caller that can draw them later from
+    # the PDF, as the review screen does, skips that cost)
+    draw_text_pages: bool = True
     language: str = "eng"

@@ -1,10 +1,15 @@
-"""The local worker pool: one process per core, each reading one document at a time.
+"""The local worker pool: one process per core, each reading a few documents at a time.
 
 Why not `concurrent.futures.ProcessPoolExecutor`: when one of its processes dies (a
 pdfium segfault, the memory limit) the whole executor breaks and every document in it is
-lost from view. Here each worker has its own pipe, so the pool knows exactly which
-document a dead worker held: that one is given back (its attempt counted, failed after
-`max_attempts`), the worker is replaced, and the others never notice.
+lost from view. Here each worker has its own pipe and says which document it is opening,
+so the pool knows exactly which document a dead worker was on: that one is given back
+(its attempt counted, failed after `max_attempts`), the rest of its batch is given back
+untouched, the worker is replaced, and the others never notice.
+
+A worker takes up to `BATCH_DOCS` waiting documents at once so their scanned pages share
+tesseract runs (`extract.batch`); a document landing in a quiet inbox is taken alone, at
+once.
 
 Each worker process sets `OMP_THREAD_LIMIT=1` before tesseract runs, limits its own
 memory (RLIMIT_AS, inherited by tesseract), dies with its parent (PR_SET_PDEATHSIG), and
@@ -34,6 +39,8 @@ from ingest.tasks import ProcessOptions
 from models import Database
 
 log = logging.getLogger(__name__)
+
+BATCH_DOCS = 6  # documents a worker takes at once when more are waiting
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,7 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the service's to handle
     prepare_worker_process(config.memory_mb)
-    from ingest.tasks import process_document
+    from ingest.tasks import process_documents
     from models import StoreLayout
 
     logging.basicConfig(
@@ -106,19 +113,22 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
     conn.send(("ready", owner))
     while True:
         try:
-            doc_id = conn.recv()
+            doc_ids = conn.recv()
         except (EOFError, OSError):
             break
-        if doc_id is None:
+        if doc_ids is None:
             break
-
-        def progress(number: int, doc: int = doc_id) -> None:
-            conn.send(("page", doc, number))
-
-        outcome = process_document(
-            db, layout, doc_id, config.options, owner=owner, on_page=progress
+        outcomes = process_documents(
+            db,
+            layout,
+            doc_ids,
+            config.options,
+            owner=owner,
+            on_start=lambda doc: conn.send(("start", doc)),
+            on_page=lambda doc, number: conn.send(("page", doc, number)),
         )
-        conn.send(("done", doc_id, outcome.status))
+        for outcome in outcomes:
+            conn.send(("done", outcome.document_id, outcome.status))
     db.dispose()
 
 
@@ -127,12 +137,13 @@ class _Slot:
     process: BaseProcess
     conn: Connection
     owner: str | None = None  # set when the worker says it is ready
-    doc_id: int | None = None
+    doc_ids: list[int] = field(default_factory=list)  # given to it and not done yet
+    current: int | None = None  # the document it said it is opening
     progress_at: float = field(default_factory=time.monotonic)
 
 
 class WorkerPool:
-    """Runs `process_document` for submitted ids in `size` worker processes."""
+    """Runs `process_documents` for submitted ids in `size` worker processes."""
 
     def __init__(
         self,
@@ -170,9 +181,9 @@ class WorkerPool:
         return True
 
     def room(self) -> int:
-        """How many more ids are worth queueing now (a little ahead of the workers)."""
+        """How many more ids are worth queueing now: a full batch ahead for every worker."""
         with self._lock:
-            return max(0, 2 * self.size - len(self._known))
+            return max(0, 2 * BATCH_DOCS * self.size - len(self._known))
 
     def known(self) -> set[int]:
         with self._lock:
@@ -204,14 +215,14 @@ class WorkerPool:
                 slot.conn.send(None)
         deadline = time.monotonic() + timeout
         for slot in self._slots:
-            if slot.doc_id is not None:
+            if slot.doc_ids:
                 slot.process.terminate()  # a long OCR is not worth waiting for: it is redone
             slot.process.join(max(0.1, deadline - time.monotonic()))
             if slot.process.is_alive():
                 slot.process.kill()
                 slot.process.join(1)
-            if slot.doc_id is not None and slot.owner:
-                self._give_back(slot, reason=None, count_attempt=False)
+            if slot.owner:
+                self._give_back_all(slot, blame=None)
         self._slots.clear()
         self._db.dispose()
 
@@ -249,10 +260,7 @@ class WorkerPool:
             for index, slot in enumerate(list(self._slots)):
                 if not slot.process.is_alive():
                     self._replace(index, slot, self._crash_reason())
-                elif (
-                    slot.doc_id is not None
-                    and time.monotonic() - slot.progress_at > self.page_timeout
-                ):
+                elif slot.doc_ids and time.monotonic() - slot.progress_at > self.page_timeout:
                     slot.process.kill()
                     slot.process.join(5)
                     self._replace(
@@ -264,16 +272,19 @@ class WorkerPool:
 
     def _assign(self) -> None:
         for slot in self._slots:
-            if slot.owner is None or slot.doc_id is not None:
+            if slot.owner is None or slot.doc_ids:
                 continue
             with self._lock:
                 if not self._pending:
                     return
-                doc_id = self._pending.popleft()
-            slot.doc_id = doc_id
+                # at most a fair share of what waits, so the workers finish together
+                take = min(BATCH_DOCS, -(-len(self._pending) // self.size))
+                batch = [self._pending.popleft() for _ in range(take)]
+            slot.doc_ids = batch
+            slot.current = None
             slot.progress_at = time.monotonic()
             with contextlib.suppress(OSError):  # a dead worker is noticed on the next turn
-                slot.conn.send(doc_id)
+                slot.conn.send(batch)
 
     def _read_messages(self, slot: _Slot) -> None:
         try:
@@ -282,11 +293,15 @@ class WorkerPool:
                 if msg[0] == "ready":
                     slot.owner = msg[1]
                     self._failed_starts = 0
+                elif msg[0] == "start":
+                    slot.current = msg[1]
+                    slot.progress_at = time.monotonic()
                 elif msg[0] == "page":
                     slot.progress_at = time.monotonic()
                 elif msg[0] == "done":
                     doc_id, status = msg[1], msg[2]
-                    slot.doc_id = None
+                    with contextlib.suppress(ValueError):
+                        slot.doc_ids.remove(doc_id)
                     with self._lock:
                         self._known.discard(doc_id)
                     if self.on_done is not None:
@@ -305,15 +320,15 @@ class WorkerPool:
     def _replace(self, index: int, slot: _Slot, reason: str) -> None:
         slot.process.join(1)
         code = slot.process.exitcode
-        if slot.doc_id is not None:
+        if slot.doc_ids:
             self.crashes += 1
             log.warning(
                 "worker %s stopped (exit code %s) while reading document %s",
                 slot.process.pid,
                 code,
-                slot.doc_id,
+                slot.current,
             )
-            self._give_back(slot, reason=reason, count_attempt=True)
+            self._give_back_all(slot, blame=reason)
         else:
             log.warning("worker %s stopped (exit code %s) while idle", slot.process.pid, code)
         if slot.owner is None:
@@ -324,10 +339,20 @@ class WorkerPool:
         if not self._stopping.is_set():
             self._slots[index] = self._spawn()
 
-    def _give_back(self, slot: _Slot, *, reason: str | None, count_attempt: bool) -> None:
-        doc_id = slot.doc_id
-        assert doc_id is not None
-        slot.doc_id = None
+    def _give_back_all(self, slot: _Slot, *, blame: str | None) -> None:
+        """Give back a stopped worker's documents; with `blame`, the one it was on fails
+        this attempt for that reason, the others lose nothing."""
+        doc_ids, current = slot.doc_ids, slot.current
+        slot.doc_ids, slot.current = [], None
+        for doc_id in doc_ids:
+            if blame is not None and doc_id == current:
+                self._give_back(slot, doc_id, reason=blame, count_attempt=True)
+            else:
+                self._give_back(slot, doc_id, reason=None, count_attempt=False)
+
+    def _give_back(
+        self, slot: _Slot, doc_id: int, *, reason: str | None, count_attempt: bool
+    ) -> None:
         status: str | None = None
         try:
             with self._db.session() as s:

@@ -7,12 +7,13 @@ Readers (every role) may read; coordinators, managers and admins may decide; aud
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -44,6 +45,7 @@ from review.deps import (
     has_role,
     require_role,
 )
+from review.previews import DEFAULT_PAGE_IMAGE_DPI, NoPreview, draw_pdf_page
 from review.providers import escape_like, search_providers, suggest_providers
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -735,17 +737,28 @@ def _stored(session: Session, document_id: int) -> Document:
     return doc
 
 
-@files_router.get("/documents/{document_id}/pages/{number}.png", response_class=FileResponse)
+@files_router.get("/documents/{document_id}/pages/{number}.png", response_class=Response)
 def page_image(
     document_id: int, number: int, session: SessionDep, state: StateDep, user: Reader
-) -> FileResponse:
-    """A page preview (written by ingest), only for signed-in readers."""
+) -> Response:
+    """A page preview, only for signed-in readers: the image ingest wrote for a page it
+    OCR'd, or a text-layer page drawn from the stored PDF."""
     doc = _stored(session, document_id)
     assert doc.sha256 is not None
     path = state.layout.page_image(doc.sha256, number)
-    if number < 1 or not path.is_file():
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No image of page {number}.")
-    return FileResponse(path, media_type="image/png", headers=PRIVATE)
+    if path.is_file():
+        return FileResponse(path, media_type="image/png", headers=PRIVATE)
+    source = session.scalar(
+        select(DocumentPage.source).where(
+            DocumentPage.document_id == document_id, DocumentPage.number == number
+        )
+    )
+    if source == "text":
+        dpi = int(getattr(state.settings, "page_image_dpi", DEFAULT_PAGE_IMAGE_DPI))
+        with contextlib.suppress(NoPreview):
+            png = draw_pdf_page(state.layout.original(doc.sha256), number, dpi)
+            return Response(png, media_type="image/png", headers=PRIVATE)
+    raise HTTPException(status.HTTP_404_NOT_FOUND, f"No image of page {number}.")
 
 
 @files_router.get("/documents/{document_id}/original", response_class=FileResponse)

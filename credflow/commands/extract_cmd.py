@@ -1,9 +1,10 @@
 """`credflow extract`: read files into the spec's JSON, with no database.
 
 One file or many: with several files it prints JSON Lines (one object per file), reusing
-the loaded spaCy pipeline; `--workers N` spreads the files over N processes (tesseract
-limited to one thread each). A file that cannot be read gets a one-line reason on stderr
-and a non-zero exit status; the other files are still printed.
+the loaded spaCy pipeline and reading files in chunks whose scans share tesseract runs;
+`--workers N` spreads the chunks over N processes (tesseract limited to one thread each).
+A file that cannot be read gets a one-line reason on stderr and a non-zero exit status;
+the other files are still printed.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Annotated, Any
 
 import typer
 
-from extract import ExtractError, ReadOptions, extract_file
-from extract.pages import read_pages
+from extract import ExtractError
+from extract.pipeline import extract_files
 
 PROGRESS_FROM = 5  # files; fewer finish before a bar would be worth drawing
+CHUNK = 4  # files read together so their scans share tesseract runs
 
 
 def _init_worker() -> None:
@@ -31,38 +33,39 @@ def _init_worker() -> None:
     warm_up()
 
 
-def _one(path: str, text_only: bool) -> tuple[str, Any, str | None]:
-    """(path, result, error): a JSON object, the pages' text, or the one-line reason."""
-    p = Path(path)
+def _chunk(paths: list[str], text_only: bool) -> list[tuple[str, Any, str | None]]:
+    """(path, result, error) for each file of a chunk, in order: a JSON object, the
+    pages' text, or the one-line reason. The chunk's scans share tesseract runs."""
+    results: dict[int, tuple[str, Any, str | None]] = {}
     try:
-        if text_only:
-            pages = read_pages(p, ReadOptions())
-            return path, [(pg.number, pg.text) for pg in pages], None
-        return path, extract_file(p).to_json(), None
-    except ExtractError as e:
-        return path, None, str(e)
-    except FileNotFoundError:
-        return path, None, "no such file"
-    except IsADirectoryError:
-        return path, None, "is a directory, not a file"
-    except PermissionError:
-        return path, None, "permission denied: make the file readable"
-    except Exception as e:  # a bug must not cost the other files their results
-        return path, None, f"could not be read ({type(e).__name__}: {e}); please report this file"
+        for index, done in extract_files([Path(p) for p in paths]):
+            path = paths[index]
+            if isinstance(done, ExtractError):
+                results[index] = (path, None, str(done))
+            elif text_only:
+                results[index] = (path, [(pg.number, pg.text) for pg in done.pages], None)
+            else:
+                results[index] = (path, done.to_json(), None)
+    except Exception as e:  # a bug must not cost the other chunks their results
+        reason = f"could not be read ({type(e).__name__}: {e}); please report this file"
+        return [results.get(i, (p, None, reason)) for i, p in enumerate(paths)]
+    return [results[i] for i in range(len(paths))]
 
 
 def _results(
     files: list[Path], workers: int, text_only: bool
 ) -> Iterator[tuple[str, Any, str | None]]:
     paths = [str(f) for f in files]
-    if workers > 1 and len(paths) > 1:
+    chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
+    if workers > 1 and len(chunks) > 1:
         os.environ["OMP_THREAD_LIMIT"] = "1"
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
-            yield from pool.map(_one, paths, [text_only] * len(paths))
+            for done in pool.map(_chunk, chunks, [text_only] * len(chunks)):
+                yield from done
     else:
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-        for p in paths:
-            yield _one(p, text_only)
+        for chunk in chunks:
+            yield from _chunk(chunk, text_only)
 
 
 def register(app: typer.Typer) -> None:

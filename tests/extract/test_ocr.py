@@ -7,11 +7,13 @@ import numpy as np
 import pypdfium2
 import pytest
 from fpdf import FPDF
+from PIL import Image
 
 from extract import ocr
 from extract import preprocess as pp
 from extract.textlayer import LayerCheck
 from extract.types import Word
+from tests.support import CORPUS, corpus_labels
 
 
 def _page(lines: list[str], dpi: int = 150) -> np.ndarray:
@@ -87,6 +89,42 @@ def test_a_photographed_page_is_found_cut_out_and_flattened() -> None:
     assert abs(float(np.median(top)) - float(np.median(bottom))) < 10  # shadow gone
     # a scan (paper to the border) is left alone
     assert pp.find_page(page, None) is None
+
+
+def test_every_dev_photo_is_cut_out_along_its_sheet() -> None:
+    # desks of wood, metal and plain grey with vignetting and lamp light: each page is
+    # one sheet inside the frame, its opposite sides about as long (a perspective view)
+    for label in corpus_labels():
+        if label["render"]["kind"] != "photo":
+            continue
+        gray, rgb = pp.to_gray(Image.open(CORPUS / label["file"]))
+        quad = pp.find_page(gray, rgb)
+        assert quad is not None, label["file"]
+        h, w = gray.shape
+        assert quad.min() > -0.02 * max(h, w), label["file"]
+        assert (quad[:, 0] < 1.02 * w).all() and (quad[:, 1] < 1.02 * h).all(), label["file"]
+        sides = [float(np.linalg.norm(quad[i] - quad[(i + 1) % 4])) for i in range(4)]
+        for a, b in ((sides[0], sides[2]), (sides[1], sides[3])):
+            assert min(a, b) / max(a, b) > 0.85, label["file"]
+        area = cv2.contourArea(quad)
+        assert 0.25 * h * w < area < 0.95 * h * w, label["file"]
+
+
+def test_rules_go_and_letters_stay() -> None:
+    image = np.full((700, 1000), 250, np.uint8)
+    cv2.putText(image, "CHRISTINA ALLEN", (120, 200), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 0, 7)
+    for i in range(6):
+        y = 300 + 40 * i
+        cv2.putText(image, "the board certifies this", (60, y), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2)
+    cv2.line(image, (60, 560), (940, 560), 170, 2)  # a pale table rule
+    cv2.line(image, (60, 620), (940, 620), 0, 2)  # a black one
+    image = cv2.GaussianBlur(image, (5, 5), 1.2)
+    cleaned = pp.remove_rules(image)
+    assert np.count_nonzero(cleaned[550:570, 100:900] < 200) < 50
+    assert np.count_nonzero(cleaned[610:630, 100:900] < 200) < 50
+    letters = (slice(130, 215), slice(110, 900))
+    before = np.count_nonzero(image[letters] < 128)
+    assert np.count_nonzero(cleaned[letters] < 128) > 0.97 * before
 
 
 def test_small_text_is_scaled_up_and_big_text_is_not() -> None:
