@@ -234,14 +234,20 @@ def _words(
     rotation = page.get_rotation() % 360
     raw = textpage.raw
     l_, r_, b_, t_ = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    loose = pdfium_c.FS_RECTF()
     words: list[Word] = []
     cur: list[str] = []
     box: list[float] = []
+    em = 0.0  # the word's font size (its loose boxes' height): glyph heights vary too much
+    pen = 0.0  # where the previous letter's advance ended
+    gaps: list[float] = []  # between the word's letters so far
     line = block = 0
     last_line_box: list[float] | None = None
 
     def flush() -> None:
-        nonlocal cur, box, line, block, last_line_box
+        nonlocal cur, box, line, block, last_line_box, em
+        em = 0.0
+        gaps.clear()
         if not cur:
             return
         x0, y0, x1, y1 = box
@@ -280,12 +286,20 @@ def _words(
         if not pdfium_c.FPDFText_GetCharBox(raw, i, l_, r_, b_, t_):
             continue
         x0, x1, y0, y1 = l_.value, r_.value, b_.value, t_.value
+        # the advance box (pen position to pen position) parts letters evenly; the glyph's
+        # own box leaves a "1" or an "l" with wide gaps on either side
+        size, start, end = y1 - y0, x0, x1
+        if pdfium_c.FPDFText_GetLooseCharBox(raw, i, loose):
+            size, start, end = max(size, loose.top - loose.bottom), loose.left, loose.right
         if box:
             height = max(1e-6, box[3] - box[1], y1 - y0)
-            gap = x0 - box[2]
+            gap = start - pen
             jumps = abs((y0 + y1) / 2 - (box[1] + box[3]) / 2) > 0.6 * height
-            if jumps or gap > 0.35 * height or gap < -2 * height:
+            if jumps or x0 - box[2] < -2 * height or _word_break(gap, max(em, size), gaps):
                 flush()
+            else:
+                gaps.append(gap)
+        em, pen = max(em, size), end
         cur.append(ch)
         box = (
             [x0, y0, x1, y1]
@@ -294,6 +308,18 @@ def _words(
         )
     flush()
     return words
+
+
+def _word_break(gap: float, em: float, gaps: list[float]) -> bool:
+    """A gap with no space character that still parts two words.
+
+    Most PDFs carry their spaces (or pdfium adds them); this catches the ones that place
+    words apart without. A word space is about a quarter of the font size; letter-spaced
+    capitals ("S T A T E") have gaps as wide between letters, so within such a run only a
+    gap clearly wider than its letters' counts.
+    """
+    letters = sorted(gaps)[len(gaps) // 2] if len(gaps) >= 2 else 0.0
+    return gap > max(0.3 * em, 2.0 * letters)
 
 
 def _to_fractions(

@@ -192,6 +192,23 @@ def test_good_text_layer_is_kept_and_fast_path_has_no_image(tmp_path: Path) -> N
     assert abs(kept.image.size[0] / kept.image.size[1] - page.width / page.height) < 0.01
 
 
+def test_letter_spaced_and_narrow_glyphs_keep_their_words(tmp_path: Path) -> None:
+    pdf = FPDF(format="letter")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.set_char_spacing(2.5)  # "S T A T E  O F" headings: letters as far apart as words
+    pdf.cell(0, 10, "STATE OF ARIZONA", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_char_spacing(0)
+    pdf.set_font("Times", size=11)  # a "1" is a narrow glyph with wide bearings
+    pdf.cell(0, 10, "given this 17th day of December, 2022", new_x="LMARGIN", new_y="NEXT")
+    path = tmp_path / "spaced.pdf"
+    pdf.output(str(path))
+
+    (page,) = read_pages(path)
+
+    assert page.text.splitlines() == ["STATE OF ARIZONA", "given this 17th day of December, 2022"]
+
+
 def test_rotated_pdf_page_boxes_are_on_the_displayed_page(tmp_path: Path) -> None:
     path = tmp_path / "typed.pdf"
     _text_pdf(["Board of Medicine"]).output(str(path))
