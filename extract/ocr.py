@@ -169,7 +169,7 @@ def prepare(gray: pp.Gray, rgb: np.ndarray | None, dpi: float | None) -> Prepare
         skew = pp.estimate_skew(page, limit=2.5)  # the warp squared the page already
         page_dpi: float | None = None  # the photo's own figure says nothing about the page
     else:
-        page = gray
+        page = pp.thicken_thin_bilevel(gray, dpi)
         skew = pp.estimate_skew(page)
         page_dpi = dpi
     if skew:

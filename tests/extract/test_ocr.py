@@ -152,3 +152,22 @@ def test_layer_checks_tell_good_text_from_garbage() -> None:
     fax_header = LayerCheck(chars=40, words=6, tokens=5, plausible_words=5, image_cover=0.95)
     assert fax_header.verdict() == "a few words over a scanned page"
     assert LayerCheck().verdict() == "no text layer"
+
+
+def test_a_bilevel_scan_with_broken_thin_strokes_is_made_bolder() -> None:
+    # a 200 dpi black-and-white scan of light print (the dev corpus's poor CME transcript)
+    fax = CORPUS / "doc_0007.tif"
+    with Image.open(fax) as img:
+        gray, _ = pp.to_gray(img)
+    bolder = pp.thicken_thin_bilevel(gray, 200)
+    assert np.count_nonzero(bolder < 128) > 1.3 * np.count_nonzero(gray < 128)
+    words = " ".join(w.text for w in ocr.tesseract(bolder, 200, "eng").words)
+    assert "American College of Emergency Physicians" in words
+
+
+def test_greyscale_scans_and_solid_bilevel_print_are_left_alone() -> None:
+    page = np.full((400, 600), 255, np.uint8)
+    cv2.putText(page, "Board of Medicine", (20, 200), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 0, 8)
+    assert pp.thicken_thin_bilevel(page, 200) is page  # strokes 8 px wide: solid
+    grey = cv2.GaussianBlur(page, (5, 5), 0)
+    assert pp.thicken_thin_bilevel(grey, 200) is grey  # greys: not bilevel
