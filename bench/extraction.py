@@ -6,7 +6,8 @@
     python bench/extraction.py --fresh --kind photo   # re-read only the photos, then score
     python bench/extraction.py --other         # also: real PDFs that are not credentials
 
-Pages read (words with boxes) are cached as JSON under bench/.cache/extraction/pages/, so the field
+Pages read (words with boxes) are cached as JSON under bench/.cache/extraction/pages/ (the dev
+corpus) or pages/<corpus name>/ (any other --corpus: their files share doc_NNNN names), so the field
 step can be iterated on without paying for OCR again. The field step's time (classify +
 fields, after the pages are read) is measured per page.
 """
@@ -60,10 +61,18 @@ def _read_one(path: str) -> tuple[str, list[dict] | str, float]:
     return path, [page_to_json(p) for p in pages], time.perf_counter() - t0
 
 
-def build_cache(files: list[Path], workers: int, refresh: set[Path]) -> None:
+def cache_dir(corpus: Path) -> Path:
+    """Where a corpus's pages are cached: corpora reuse file names, so each gets its own folder
+    (the dev corpus keeps the top folder, so its existing cache stays valid)."""
+    if corpus.resolve() == (SHARED / "corpus" / "dev").resolve():
+        return CACHE
+    return CACHE / corpus.resolve().name
+
+
+def build_cache(files: list[Path], workers: int, refresh: set[Path], cache: Path) -> None:
     """Read the files not cached yet, and those in `refresh` again."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    todo = [f for f in files if f in refresh or not (CACHE / (f.name + ".json")).exists()]
+    cache.mkdir(parents=True, exist_ok=True)
+    todo = [f for f in files if f in refresh or not (cache / (f.name + ".json")).exists()]
     if not todo:
         return
     print(f"reading {len(todo)} files with {workers} processes ...", file=sys.stderr)
@@ -73,7 +82,7 @@ def build_cache(files: list[Path], workers: int, refresh: set[Path]) -> None:
             if isinstance(pages, str):
                 print(f"  {Path(path).name}: {pages}", file=sys.stderr)
                 continue
-            (CACHE / (Path(path).name + ".json")).write_text(json.dumps(pages))
+            (cache / (Path(path).name + ".json")).write_text(json.dumps(pages))
             print(f"  [{n}/{len(todo)}] {Path(path).name} {secs:.1f}s", file=sys.stderr)
     print(f"read in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
 
@@ -107,7 +116,8 @@ def main() -> None:
         for lab in labels
         if a.fresh and (not a.kind or lab.get("render", {}).get("kind") in a.kind)
     }
-    build_cache(files, a.workers, fresh)
+    cache = cache_dir(a.corpus)
+    build_cache(files, a.workers, fresh, cache)
     if a.cache_only:
         return
 
@@ -118,7 +128,7 @@ def main() -> None:
     a.out.parent.mkdir(parents=True, exist_ok=True)
     with a.out.open("w") as out:
         for f in files:
-            cached = CACHE / (f.name + ".json")
+            cached = cache / (f.name + ".json")
             if not cached.exists():
                 continue
             pages = [page_from_json(p) for p in json.loads(cached.read_text())]

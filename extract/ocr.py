@@ -1,9 +1,11 @@
-"""Tesseract on one page image: clean it, read it upright, return words with boxes.
+"""Tesseract on page images: clean each, read them (several in one run), return each
+upright with its words and boxes.
 
-Reading costs what plain tesseract costs on most pages: the clean-up works on small
-copies, and orientation is settled from the first reading itself (tesseract reads a
-sideways page and says so through its word boxes). Only a page whose reading looks bad
-(low confidence) pays for tesseract's orientation detection (OSD) and a second reading.
+Reading costs no more than plain tesseract on most pages: pages share one run (its
+start-up is paid once), the clean-up works on small copies, and orientation is settled
+from the first reading itself (tesseract reads a sideways page and says so through its
+word boxes). Only a page whose reading looks bad (low confidence) pays for tesseract's
+orientation detection (OSD) and a second reading.
 """
 
 from __future__ import annotations

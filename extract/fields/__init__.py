@@ -19,7 +19,7 @@ from rapidfuzz.utils import default_process
 
 from extract import validators
 from extract.classify import classify
-from extract.fields import gazetteers, rules
+from extract.fields import gazetteers, names, rules
 from extract.fields.labels import LabelHit, LabelValue, find_label_hits, values_for
 from extract.fields.layout import Layout, build_layout
 from extract.fields.names import clean_person
@@ -65,6 +65,7 @@ def extract_fields(pages: list[Page]) -> tuple[str, float, dict[str, FieldResult
     cands += rules.from_layout(ctx, wanted)
     cands += _patterns(ctx, wanted)
     cands += _name_lines(ctx, wanted)
+    cands += _name_above_completion(ctx, wanted)
     cands += rules.from_leftovers(ctx, wanted, cands)
     cands = [c for c in cands if c.field in wanted]
     cands = [
@@ -161,7 +162,7 @@ def _name_lines(ctx: Context, wanted: set[str]) -> list[Cand]:
             if len(row.cells) > 1 and not t.isupper():
                 continue  # "Payment Indicator | EXEMPT": a label, not a name
             res = clean_person(t)
-            if not res or is_signatory(layout, cell.start):
+            if not res or is_signatory(layout, cell.start) or not _only_name(t, res[0]):
                 continue
             hs = sorted(w.box[3] - w.box[1] for w in cell.words)
             big = hs[len(hs) // 2] / median_h if median_h else 1.0
@@ -176,6 +177,60 @@ def _name_lines(ctx: Context, wanted: set[str]) -> list[Cand]:
                 Cand("person_name", res[0], score * res[1], cell.start, cell.end, "name-line")
             )
     return out
+
+
+_COMPLETED_RX = re.compile(
+    r"\s*(?:has|have)\s+(?:successfully\s+)?(?:completed|met|fulfilled|passed|attended)\b", re.I
+)
+
+
+def _name_above_completion(ctx: Context, wanted: set[str]) -> list[Cand]:
+    """Cards and certificates print the holder's name on its own line above "has
+    successfully completed"; a form's labelled rows (Instructor Name, Course Location)
+    may sit in between or beside it, so the nearest unlabelled name above is taken."""
+    if "person_name" not in wanted:
+        return []
+    layout = ctx.layout
+    rows = layout.rows
+    out: list[Cand] = []
+    for i, row in enumerate(rows):
+        if not _COMPLETED_RX.match(row.cells[0].text):
+            continue
+        for j in range(i - 1, max(-1, i - 4), -1):
+            first = rows[j].cells[0]
+            t = first.text.strip(" |!_'\"*.,")
+            if _ROLE_RX.search(t) or t.endswith(":"):
+                continue  # "Instructor Name | ...": a labelled row of the form, skip it
+            res = clean_person(t) if len(first.words) <= 6 else None
+            if res and not is_signatory(layout, first.start):
+                score = 0.75 if j == i - 1 else 0.65
+                out.append(
+                    Cand(
+                        "person_name",
+                        res[0],
+                        score * res[1],
+                        first.start,
+                        first.end,
+                        "above-completed",
+                    )
+                )
+            break
+    return out
+
+
+def _only_name(text: str, name: str) -> bool:
+    """A line that stands alone as a name holds only the name up to its first comma (what
+    follows may be credential letters, however OCR read them): "Clinical Updates in Women's
+    Health" is a title that merely begins like a name."""
+    kept = {w.lower().strip(".").replace("'", "") for w in name.split()}
+    for tok in text.split(",")[0].split():
+        bare = tok.lower().strip(".;:'\"|").replace("'", "")
+        if not bare or bare in kept or names.is_degree(tok) or bare in names.SUFFIXES:
+            continue
+        if bare in names.HONORIFICS or not any(ch.isalpha() for ch in bare):
+            continue
+        return False
+    return True
 
 
 def is_signatory(layout: Layout, offset: int) -> bool:
@@ -311,6 +366,14 @@ def _canonical_issuer(value: str) -> str:
     best = process.extractOne(
         value, g.all_names, processor=default_process, scorer=fuzz.ratio, score_cutoff=90
     )
+    # OCR damages letters, not whole words: "Washington Board of ..." is not a misread of
+    # "Washington State Board of ...", but another name, printed as it is
+    if (
+        best
+        and len(best[0].split()) != len(value.split())
+        and fuzz.ratio(best[0].replace(" ", "").lower(), value.replace(" ", "").lower()) < 97
+    ):
+        return value
     return best[0] if best else value
 
 

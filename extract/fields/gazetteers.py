@@ -29,6 +29,7 @@ class Gazetteers:
     states: dict[str, str] = field(default_factory=dict)  # lower-case state name -> code
     abbreviations: dict[str, str] = field(default_factory=dict)  # ABIM -> board name
     courses: list[dict[str, str]] = field(default_factory=list)
+    card_titles: dict[str, str] = field(default_factory=dict)  # body -> "{abbr} Provider"
     org_suffixes: list[str] = field(default_factory=list)
     org_prefixes: list[str] = field(default_factory=list)
     specialties: list[str] = field(default_factory=list)
@@ -97,6 +98,8 @@ def load() -> Gazetteers:
     ls = json.loads(_read("life_support.json"))
     for body in ls["bodies"]:
         g.add(Entry(body["name"], "life_support"))
+        if "card_title" in body:
+            g.card_titles[body["name"]] = body["card_title"]
     g.courses = ls["courses"]
     for name in _lines("schools.txt"):
         g.add(Entry(name, "school"))

@@ -33,6 +33,11 @@ def _bare(token: str) -> str:
     return token.lower().strip(".,;:")
 
 
+def is_degree(token: str) -> bool:
+    """Degree or credential letters after a name: "M.D.", "RN", "FNP-C"."""
+    return _is_degree(token)
+
+
 def _is_degree(token: str) -> bool:
     t = token.lower().strip(",;:")
     return t in DEGREES or t.strip(".") in DEGREES or t.replace(".", "") in DEGREES
@@ -65,7 +70,7 @@ def clean_person(raw: str) -> tuple[str, float] | None:
             return None
     quality = 1.0
     text = re.sub(r"\b([A-Z])\.(?=[A-Za-z]{2})", r"\1. ", text)  # "A.DUBOIS" -> "A. DUBOIS"
-    text = text.lstrip("_-–—.,;:|*'\" ‘’“”")
+    text = re.sub(r"^[^A-Za-z]+", "", text)  # "~ Rafael Kang", "° Ana Ruiz": scan specks
     # FAMILY, GIVEN M. (as registers list people): turn around
     parts = [p.strip() for p in text.split(",")]
     parts = [p for p in parts if p]
@@ -117,8 +122,8 @@ def clean_person(raw: str) -> tuple[str, float] | None:
         if tok[0].islower() and bare not in PARTICLES:
             break  # the sentence goes on: "Kathleen Chen completed ..."
         tokens.append(tok.rstrip(",;:"))
-    while tokens and tokens[-1].lower().strip(".") in PARTICLES:
-        tokens.pop()
+    while tokens and tokens[-1].lower().strip(".") in PARTICLES and not tokens[-1][0].isupper():
+        tokens.pop()  # "Maria van" cut off; a capitalised "Le" or "Van" at the end is a family name
     if not 2 <= len(tokens) <= 5:
         return None
     words = [t for t in tokens if len(t.strip(".")) > 1]
@@ -126,12 +131,21 @@ def clean_person(raw: str) -> tuple[str, float] | None:
         return None
     if not any(len(w) >= 3 and re.search(r"[aeiouyAEIOUY]", w) for w in words):
         return None  # "Cnt Ss", "Iy Ve": OCR debris, not a name
-    if any(t.lower().strip(".") in NOT_NAMES for t in tokens):
+    if any(t.lower().strip(".") in NOT_NAMES or _cut_short(t) for t in tokens):
         return None
     name = " ".join(_cap(t) if (t.isupper() or t.islower()) else t for t in tokens)
     # a lone capital initial keeps its dot
     name = re.sub(r"\b([A-Z])(?=\s|$)(?!\.)", r"\1.", name)
     return name, quality
+
+
+def _cut_short(token: str) -> bool:
+    """ "UNIVERSIT", "HOSPITA": an organisation word whose end the scan lost."""
+    bare = token.lower().strip(".")
+    return len(bare) >= 6 and any(w.startswith(bare) and w != bare for w in _LONG_NOT_NAMES)
+
+
+_LONG_NOT_NAMES = tuple(w for w in NOT_NAMES if len(w) >= 7)
 
 
 def title_case(text: str) -> str:

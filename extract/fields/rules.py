@@ -510,7 +510,10 @@ def from_sentences(ctx: Context, wanted: set[str]) -> list[Cand]:
 _LETTER_RX = re.compile(
     r"\b(?:dear|to whom it may concern|sincerely|respectfully|regards|yours truly)\b", re.I
 )
-_STAMP_RX = re.compile(r"\b(?:received|faxed|filed|scanned|entered|stamped|rec'd)\b", re.I)
+# stamp words as OCR reads them off a rubber stamp: RECEIVED, RECEIVER, RECIEVED
+_STAMP_RX = re.compile(
+    r"\b(?:re[cs][ei]{1,2}[vy]e[dr]?|faxed|filed|scanned|entered|stamped|rec'?d)\b", re.I
+)
 
 
 def _stamped(rows: list[Row], i: int) -> bool:
@@ -610,6 +613,7 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
                             )
                         )
                     break
+        out.extend(_licence_sentences(text))
     if dt == "diploma":
         for pat in _titles()["degree_patterns"]:
             for m in re.finditer(pat, text):
@@ -629,10 +633,12 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
                 )
     if dt == "training_certificate":
         for m in re.finditer(
-            r"(?:residency|fellowship|internship|program|training|education|fellow|resident)(?: training| program)?\s+in\s+(?:the\s+(?:specialty|field)\s+of\s+)?(?P<v>[A-Z][A-Za-z&/\-]+(?:[ \n](?:and|of|&|[A-Z][A-Za-z&/\-]+))*)",  # noqa: E501
+            r"(?:residency|fellowship|internship|program|training|education|fellow|resident)(?: training| program| years?)?\s+in\s+(?:the\s+(?:specialty|field)\s+of\s+|the\s+)?(?P<v>[A-Z][A-Za-z&/\-]+(?:[ \n](?:and|of|&|[A-Z][A-Za-z&/\-]+))*)",  # noqa: E501
             text,
         ):
-            v = re.sub(r"\s+(?:and|of|&|At|From)$", "", m.group("v").replace("\n", " "))
+            # the title ends at its line when the next one is the period: "Neurology\nJuly 1, ..."
+            v = re.split(rf"\n(?=\s*(?:\d|{dates.MONTH_RX}\b))", m.group("v"), flags=re.I)[0]
+            v = re.sub(r"\s+(?:and|of|&|At|From)$", "", v.replace("\n", " "))
             v = re.split(r"\s+(?:At|From|Program|Training)\b", v)[0]
             out.append(
                 Cand(
@@ -647,7 +653,7 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
     if dt in ("board_certification", "training_certificate"):
         out.extend(
             _sentence_titles(
-                r"certified by (?:the )?[A-Z][^.]{5,120}?\s+in\s+(?P<v>[A-Z][A-Za-z&/\-()]+(?:[ \n](?:and|of|&|[A-Z(][A-Za-z&/\-()]+))*)(?=\.)",  # noqa: E501
+                r"certified by (?:the\s+)?[A-Z][^.]{5,120}?\s+in\s+(?P<v>[A-Z][A-Za-z&/\-()]+(?:[ \n](?:and|of|&|[A-Z(][A-Za-z&/\-()]+))*)(?=\.)",  # noqa: E501
                 text,
                 0.75,
             )
@@ -684,6 +690,7 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
                         )
                     )
     if dt == "life_support_card":
+        out.extend(_course_cards(text))
         for c in g.courses:
             for m in re.finditer(
                 rf"\b(?:{re.escape(c['name'])}|{re.escape(c['abbr'])})(?:\s*\(({re.escape(c['abbr'])})\))?(?P<p>[ ]+Provider)?\b",  # noqa: E501
@@ -737,6 +744,51 @@ def _titles_from_text(ctx: Context) -> list[Cand]:
                         m.start("v"),
                         m.start("v") + len(v),
                         "sentence",
+                    )
+                )
+    return out
+
+
+_COURSE_AFTER = re.compile(
+    r"(?:completed|completion of|passed)(?:[ ]+(?:the|all|requirements|course|for|of|in))*"
+    r"[ ]*\n(?P<v>[A-Z][^\n\t]{3,60})(?=\n|\t|$)"
+)
+_COURSE_WORDS = re.compile(
+    r"life support|resuscitation|\bCPR\b|first aid|provider|\bcourse\b|trauma|\bAED\b", re.I
+)
+
+
+def _course_cards(text: str) -> list[Cand]:
+    """The course of a life-support card: the line after "has successfully completed the
+    requirements for", and for a body whose cards name the holder's credential after the
+    course ("BLS Provider" on AHA cards) that name, when the course is only in prose."""
+    g = gazetteers.load()
+    out: list[Cand] = []
+    for m in _COURSE_AFTER.finditer(text):
+        v = m.group("v").strip(" .")
+        if _COURSE_WORDS.search(v) and len(v.split()) <= 8:
+            out.append(
+                Cand(
+                    "credential_title", title_case(v), 0.7, m.start("v"), m.end("v"), "course-line"
+                )
+            )
+    if re.search(r"\b[A-Z]{2,5}[ ]+Provider\b", text):
+        return out  # the card prints the credential's name itself
+    for body, fmt in g.card_titles.items():
+        if not re.search(rf"\b{re.escape(body)}\b", text, re.I):
+            continue
+        for c in g.courses:
+            if c.get("body") != body:
+                continue
+            for m in re.finditer(rf"\b{re.escape(c['name'])}\b", text, re.I):
+                out.append(
+                    Cand(
+                        "credential_title",
+                        fmt.format(abbr=c["abbr"]),
+                        0.7,
+                        m.start(),
+                        m.end(),
+                        "card-title",
                     )
                 )
     return out
@@ -947,6 +999,9 @@ def _org_like(text: str) -> bool:
 _LONGER = re.compile(r"(?:[ ](?:(?:of|and|&|for|at|the)[ ])*[A-Z][A-Za-z'\-]+)*")
 
 
+_ACCREDITOR = re.compile(r"accredit|approved\s+(?:as\s+an?\s+\w+\s+)?by|recogni[sz]ed\s+by", re.I)
+
+
 def from_gazetteers(ctx: Context) -> list[Cand]:
     """Issuer (and jurisdiction for state boards) from known names, exact or fuzzy."""
     g = gazetteers.load()
@@ -977,6 +1032,13 @@ def from_gazetteers(ctx: Context) -> list[Cand]:
                 tail = m.group(0).rstrip()
                 value, end = title_case(ctx.text[start : end + len(tail)]), end + len(tail)
                 score = 0.8
+        elif cell is not None:
+            # "Board of Osteopathic Medicine and Surgery": a board's name that goes on with
+            # "and ..." to the end of its line is the longer name, printed in full
+            rest = ctx.text[end : cell.end]
+            if re.fullmatch(r"[ ](?:and|&)(?:[ ](?:of|the|[A-Z][A-Za-z'\-]+))+[ .]*", rest):
+                value = title_case(ctx.text[start : end + len(rest.rstrip(" ."))])
+                end += len(rest.rstrip(" ."))
         row_i = cell.row if cell else n_rows
         if row_i < max(4, n_rows // 4):
             score += 0.05
@@ -985,6 +1047,8 @@ def from_gazetteers(ctx: Context) -> list[Cand]:
         seen.add(id(cell))
         if entry.kind == "org":
             score -= 0.3  # a known hospital may just be the addressee or a place named
+        if _ACCREDITOR.search(ctx.text[max(0, start - 160) : start].split(".")[-1]):
+            score -= 0.35  # "... is accredited by the X": X vouches for the issuer, is not it
         out.append(Cand("issuer", value, score, start, end, f"gazetteer:{entry.kind}"))
         if entry.state and ctx.doc_type in ("medical_license", "nursing_license"):
             out.append(Cand("jurisdiction", entry.state, 0.9, start, end, "gazetteer-state"))
@@ -1106,6 +1170,30 @@ def to_date(value: str | None) -> date | None:
         return date.fromisoformat(value) if value else None
     except ValueError:
         return None
+
+
+_LICENSED_AS = re.compile(
+    # "The PHYSICIAN AND SURGEON named below IS LICENSED", "is licensed as a Registered Nurse"
+    r"\b[Tt]he\s+(?P<u>[A-Z][A-Z&\- ]{3,50}?)\s+named\s+(?:below|above|herein)\b"
+    r"|\blicensed\s+(?:to\s+practi[cs]e\s+)?as\s+an?\s+"
+    r"(?P<v>[A-Z][A-Za-z\-]+(?:[ ](?:of|and|&|[A-Z][A-Za-z\-]+)){0,5})",
+    re.I,
+)
+
+
+def _licence_sentences(text: str) -> list[Cand]:
+    """Licences state the licence type in a sentence: "The <TYPE> named below is licensed",
+    "is licensed as a <Type>"."""
+    out: list[Cand] = []
+    for m in _LICENSED_AS.finditer(text):
+        g = "u" if m.group("u") else "v"
+        v = m.group(g).strip()
+        if g == "u" and not v.isupper():
+            continue  # "the person named below": a title is printed in capitals there
+        if g == "v" and not all(w[0].isupper() or w in ("of", "and", "&") for w in v.split()):
+            continue
+        out.append(Cand("credential_title", title_case(v), 0.7, m.start(g), m.end(g), "sentence"))
+    return out
 
 
 def _sentence_titles(pattern: str, text: str, score: float = 0.8) -> list[Cand]:

@@ -61,6 +61,15 @@ def _page(lines: list[str]) -> Page:
             "life_support_card",
         ),
         (["INVOICE", "Bill To", "Subtotal $120.00", "Total due $130.00"], "other"),
+        # a regulator of many professions: the licence type and the statute decide
+        (
+            [
+                "DEPARTMENT OF FINANCIAL AND PROFESSIONAL REGULATION",
+                "LICENSE NUMBER 041.434675",
+                "The REGISTERED NURSE named below IS LICENSED under the Nurse Practice Act.",
+            ],
+            "nursing_license",
+        ),
     ],
 )
 def test_cues_decide_type(lines: list[str], doc_type: str) -> None:

@@ -42,3 +42,31 @@ def test_ranges_give_both_dates_in_order() -> None:
 
 def test_not_dates() -> None:
     assert find_dates("License No. 036.176858, phone (515) 838-9254") == []
+
+
+@pytest.mark.parametrize(
+    ("printed", "iso"),
+    [
+        ("on the thirteenth day of May, two thousand twenty-two.", "2022-05-13"),
+        ("Given this fourteenth day of August, 2023.", "2023-08-14"),
+        ("the eighteenth day of May,\ntwo thousand nineteen.", "2019-05-18"),
+        (
+            "the twenty-first day of June in the year of our Lord nineteen hundred ninety-eight",
+            "1998-06-21",
+        ),
+        ("the first day of March, nineteen ninety-nine", "1999-03-01"),
+        ("THE THIRTY FIRST DAY OF JANUARY, TWO THOUSAND AND FIVE", "2005-01-31"),
+    ],
+)
+def test_spelled_out_dates_of_diplomas_and_commissions(printed: str, iso: str) -> None:
+    assert parse_date(printed) == date.fromisoformat(iso)
+
+
+def test_spelled_out_day_that_does_not_exist_is_not_a_date() -> None:
+    assert find_dates("the thirtieth day of February, two thousand ten") == []
+
+
+def test_two_digit_day_split_by_ocr_before_a_full_year() -> None:
+    found = find_dates("Date Completed: 2/1 4/2024  Valid Until: 2/11/2026")
+    assert [f.value for f in found] == [date(2024, 2, 14), date(2026, 2, 11)]
+    assert found[0].repaired

@@ -317,3 +317,158 @@ def test_wallet_card_without_labels() -> None:
     assert got["expiration_date"] == "2026-01-31"
     # unlabelled values are guesses from layout: the reviewer is asked to confirm them
     assert conf["issue_date"] < 0.9 and conf["expiration_date"] < 0.9
+
+
+def test_ecard_name_above_completion_with_form_rows_between() -> None:
+    doc_type, got, _ = values(
+        page(
+            [
+                [(0.1, "American Heart Association"), (0.5, "Training Center Name")],
+                [(0.1, "ACLS Provider"), (0.5, "TC ID"), (0.7, "OR20931")],
+                [(0.1, "Grace O'Malley"), (0.5, "Course Location"), (0.7, "North Campus")],
+                [(0.1, "Instructor Name"), (0.5, "Victor Lindqvist")],
+                [(0.1, "has successfully completed the cognitive and skills evaluations")],
+                [(0.1, "Issue Date"), (0.5, "Valid Until")],
+                [(0.1, "03/14/2024"), (0.5, "03/31/2026")],
+            ]
+        )
+    )
+    assert doc_type == "life_support_card"
+    assert got["person_name"] == "Grace O'Malley"
+    assert got["credential_title"] == "ACLS Provider"
+
+
+def test_life_support_course_named_only_in_prose_or_on_its_own_line() -> None:
+    # an AHA card names the holder's credential "<course> Provider"
+    _, got, _ = values(
+        page(
+            [
+                [(0.1, "Omar Lindqvist")],
+                [(0.1, "has successfully completed the cognitive and skills evaluations of the")],
+                [(0.1, "American Heart Association Basic Life Support (CPR and AED) Program.")],
+                [(0.1, "Issue Date"), (0.5, "Expiration Date")],
+                [(0.1, "1/15/2022"), (0.5, "1/31/2024")],
+            ]
+        )
+    )
+    assert got["credential_title"] == "BLS Provider"
+    # a course whose name is not a known one: the line after "completed the requirements for"
+    doc_type, got, _ = values(
+        page(
+            [
+                [(0.1, "American Red Cross")],
+                [(0.1, "Presented to")],
+                [(0.1, "Omar Lindqvist")],
+                [(0.1, "has successfully completed the requirements for")],
+                [(0.1, "Advanced Life Support")],
+                [(0.1, "Date Completed: 01/03/2020"), (0.5, "Valid Until: 01/03/2022")],
+            ]
+        )
+    )
+    assert doc_type == "life_support_card"
+    assert got["credential_title"] == "Advanced Life Support"
+
+
+def test_licence_type_stated_in_a_sentence() -> None:
+    _, got, _ = values(
+        page(
+            [
+                [(0.1, "STATE OF OREGON")],
+                [(0.1, "OREGON MEDICAL BOARD")],
+                [(0.1, "LICENSE NUMBER"), (0.5, "EXPIRATION DATE")],
+                [(0.1, "MD59075"), (0.5, "OCTOBER 31, 2026")],
+                [(0.1, "The PHYSICIAN AND SURGEON named below IS LICENSED under state law.")],
+                [(0.1, "PAUL HILL-BANERJEE")],
+            ]
+        )
+    )
+    assert got["credential_title"] == "Physician and Surgeon"
+    _, got, _ = values(
+        page(
+            [
+                [(0.1, "New Jersey Board of Nursing")],
+                [(0.1, "GABRIELA SANCHEZ, DNP, APRN")],
+                [(0.1, "is licensed as an Advanced Practice Nurse")],
+                [(0.1, "LIC. NO"), (0.3, "26NJ0008290")],
+            ]
+        )
+    )
+    assert got["credential_title"] == "Advanced Practice Nurse"
+
+
+def test_training_title_ends_where_the_period_line_begins() -> None:
+    doc_type, got, _ = values(
+        page(
+            [
+                [(0.1, "Lakeshore Medical Center")],
+                [(0.1, "Office of Graduate Medical Education")],
+                [(0.1, "This is to certify that")],
+                [(0.1, "Laura C. Schwartz, MD")],
+                [
+                    (
+                        0.1,
+                        "has satisfactorily completed the requirements of the residency program in",
+                    )
+                ],
+                [(0.1, "Neurology")],
+                [(0.1, "July 1, 2001 - June 30, 2004")],
+            ]
+        )
+    )
+    assert doc_type == "training_certificate"
+    assert got["credential_title"] == "Neurology"
+
+
+def test_board_name_printed_longer_and_accreditor_named_in_small_print() -> None:
+    _, got, _ = values(
+        page(
+            [
+                [(0.1, "Washington Board of Osteopathic Medicine and Surgery")],
+                [(0.1, "CERTIFICATE OF LICENSURE")],
+                [(0.1, "This certifies that")],
+                [(0.1, "Michael Harris, DO")],
+                [(0.1, "is duly licensed to practice medicine as a")],
+                [(0.1, "OSTEOPATHIC PHYSICIAN AND SURGEON")],
+                [(0.1, "License Number: OP60728211")],
+            ]
+        )
+    )
+    assert got["issuer"] == "Washington Board of Osteopathic Medicine and Surgery"
+    doc_type, got, _ = values(
+        page(
+            [
+                [(0.1, "Society of Hospital Medicine")],
+                [(0.1, "Continuing Education Certificate of Credit")],
+                [(0.1, "Awarded to")],
+                [(0.1, "Eric Le, APRN, FNP-C")],
+                [(0.1, "for successful completion of")],
+                [(0.1, "Clinical Updates in Women's Health")],
+                [(0.1, "Credit: 0.5 nursing contact hours")],
+                [(0.1, "Date: 01/22/2025")],
+                [(0.1, "The Society of Hospital Medicine is accredited as a provider by the")],
+                [(0.1, "American Nurses Credentialing Center's Commission on Accreditation.")],
+            ]
+        )
+    )
+    assert doc_type == "cme_certificate"
+    assert got["person_name"] == "Eric Le"
+    assert got["issuer"] == "Society of Hospital Medicine"
+
+
+def test_letter_date_under_an_ocr_damaged_received_stamp() -> None:
+    _, got, _ = values(
+        page(
+            [
+                [(0.1, "Cedars Valley Medical Center")],
+                [(0.1, "1633 Main Street, San Diego, CA 92198"), (0.7, "RECEIVER")],
+                [(0.7, "OCT 03 2025")],
+                [(0.1, "April 25, 2025")],
+                [(0.1, "RE: Letter of Reference for Nadia Ortiz, D.O.")],
+                [(0.1, "Dear Members of the Credentials Committee:")],
+                [(0.1, "I recommend Dr. Ortiz without reservation for clinical privileges.")],
+                [(0.1, "Sincerely,")],
+                [(0.1, "Ifeoma Wagner-Wright, MD")],
+            ]
+        )
+    )
+    assert got["issue_date"] == "2025-04-25"

@@ -20,6 +20,11 @@ from extract.fields.names import clean_person
         ("Kathleen Chen completed fellowship training", "Kathleen Chen"),
         ("_MINH A.DUBOIS, JR.", "Minh A. Dubois Jr."),
         ("Luis A. Garcia, MD", "Luis A. Garcia"),  # MD: a degree here, not Maryland
+        ("Eric Le, APRN, FNP-C", "Eric Le"),  # a capitalised "Le" at the end is the family name
+        ("Thanh Van", "Thanh Van"),
+        ("~ Rafael D. Kang, R.N.", "Rafael D. Kang"),  # a scan speck before the name
+        ("Liam J. Price", "Liam J. Price"),
+        ("Rosa Dean McDonald", "Rosa Dean McDonald"),
     ],
 )
 def test_names(printed: str, name: str) -> None:
@@ -35,6 +40,9 @@ def test_names(printed: str, name: str) -> None:
         "Medical Staff Office",
         "Cnt Ss",
         "Public Complaints",
+        "Bayview Pediatrics, P.A.",  # a practice, not a physician assistant
+        "FTS UNIVERSIT",  # "TUFTS UNIVERSITY" with its ends lost to the scan
+        "Dean of the School of Medicine",
     ],
 )
 def test_not_names(printed: str) -> None:
