@@ -17,6 +17,11 @@ from extract.fields.layout import Layout
 # How much text is looked at: credentials are one or two pages; a long file is "other".
 MAX_CHARS = 8000
 MIN_SCORE = 3.5  # below this no credential type has enough evidence: "other"
+# An amount of credit or contact hours is what a continuing-education certificate is for.
+_CREDIT_AMOUNT = re.compile(
+    r"\b\d{1,3}(?:\.\d{1,2})?\s+(?:[a-z0-9-]+\s+){0,4}(?:credits?|contact hours?)\b"
+    r"|\b(?:credits?|contact hours?)\s*(?:awarded|earned|claimed)?\s*:\s*\d{1,3}(?:\.\d{1,2})?\b"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,8 @@ def classify(
         scores["life_support_card"] += 3
     if re.search(r"\b[a-z]{2}\d{7}\b", text) and ("dea" in text or "controlled" in text):
         scores["dea_registration"] += 4
+    if _CREDIT_AMOUNT.search(text):  # "30.00 AMA PRA Category 1 Credits", "Credit: 1.50"
+        scores["cme_certificate"] += 3
     # Long documents are not credentials; their stray keywords must not win.
     words = len(text.split())
     if n_pages > 3 or words > 700:

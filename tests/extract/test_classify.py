@@ -77,6 +77,29 @@ def test_cues_decide_type(lines: list[str], doc_type: str) -> None:
     assert result.doc_type == doc_type, result.scores
 
 
+def test_the_profession_named_outweighs_a_regulator_of_many_professions() -> None:
+    # a state education department licenses physicians and nurses alike
+    lines = [
+        "NEW YORK STATE EDUCATION DEPARTMENT",
+        "LICENSE NUMBER 663001",
+        "The REGISTERED NURSE named below IS LICENSED under the Education Law.",
+    ]
+    result = classify(build_layout([_page(lines)]), 1, {"medical_board"})
+    assert result.doc_type == "nursing_license", result.scores
+
+
+def test_an_amount_of_credit_makes_a_continuing_education_certificate() -> None:
+    lines = [
+        "American Academy of Family Physicians",
+        "Certificate of Completion",
+        "Awarded to Brianna Patel, DO",
+        "for successful completion of Antimicrobial Stewardship",
+        "Credit: 1.50 AAFP Prescribed credits",
+    ]
+    result = classify(build_layout([_page(lines)]), 1)
+    assert result.doc_type == "cme_certificate", result.scores
+
+
 @pytest.mark.parametrize(
     "name",
     [
