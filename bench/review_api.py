@@ -11,8 +11,8 @@ decides a different document awaiting review).
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
+import itertools
 import statistics
 import sys
 import tempfile
@@ -104,7 +104,7 @@ def measure(pages: Any, db: Database, data_dir: Path, n: int) -> list[tuple[str,
     timer = ServerTimer(app)
     results: list[tuple[str, float, float]] = []
     with TestClient(timer, headers={"Authorization": f"Bearer {token}"}) as client:
-        reads = iter(awaiting[:n] * 3)
+        reads = itertools.cycle(awaiting[:n])  # the read calls and their warm-ups
         to_approve = iter(sorted(proposals))
 
         def get(path: str | Callable[[], str]) -> Callable[[], None]:
@@ -147,18 +147,8 @@ def measure(pages: Any, db: Database, data_dir: Path, n: int) -> list[tuple[str,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--documents", type=int, default=50_000)
-    parser.add_argument("--credentials", type=int, default=200_000)
-    parser.add_argument("--providers", type=int, default=20_000)
-    parser.add_argument("--requests", type=int, default=100, help="timed requests per endpoint")
-    parser.add_argument("--only", choices=("sqlite", "postgres"))
-    parser.add_argument(
-        "--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
-        help="a server to create the private benchmark database on",
-    )  # fmt: skip
-    args = parser.parse_args()
     pages = _pages_bench()
+    args = pages.parse_args(__doc__.split("\n\n")[0], "endpoint")
     backends = [args.only] if args.only else ["sqlite", "postgres"]
     print(
         f"{args.documents:,} documents, {args.credentials:,} credentials, "

@@ -397,18 +397,23 @@ def postgres_db(workdir: Path, admin_url: str) -> Iterator[tuple[Database, Path]
         admin.dispose()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args(description: str, timed: str) -> argparse.Namespace:
+    """The options this bench and bench/review_api.py share: the data's size, the backends."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--documents", type=int, default=50_000)
     parser.add_argument("--credentials", type=int, default=200_000)
     parser.add_argument("--providers", type=int, default=20_000)
-    parser.add_argument("--requests", type=int, default=100, help="timed requests per page")
+    parser.add_argument("--requests", type=int, default=100, help=f"timed requests per {timed}")
     parser.add_argument("--only", choices=("sqlite", "postgres"))
     parser.add_argument(
         "--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
         help="a server to create the private benchmark database on",
     )  # fmt: skip
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args(__doc__.split("\n\n")[0], "page")
     backends = [args.only] if args.only else ["sqlite", "postgres"]
     print(
         f"{args.documents:,} documents, {args.credentials:,} credentials, "

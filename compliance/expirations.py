@@ -24,6 +24,7 @@ from compliance.status import (
     load_facts,
 )
 from models import Credential, Provider
+from models.spec import DOC_TYPE_LABELS
 
 SECTIONS = (
     ("expired", "Expired"),
@@ -34,19 +35,8 @@ SECTIONS = (
     ("stale_verification", "Verification older than allowed"),
     ("recredentialing", "Recredentialing due"),
 )
-DOC_LABELS = {
-    "medical_license": "Medical licence",
-    "nursing_license": "Nursing licence",
-    "dea_registration": "DEA registration",
-    "board_certification": "Board certification",
-    "diploma": "Diploma",
-    "training_certificate": "Training certificate",
-    "life_support_card": "Life-support card",
-    "cme_certificate": "CME certificate",
-    "malpractice_insurance": "Liability insurance",
-    "reference_letter": "Reference letter",
-    "employment_verification": "Employment verification",
-}
+# the dashboard and reminders say "liability insurance", as managers and clinicians do
+DOC_LABELS = {**DOC_TYPE_LABELS, "malpractice_insurance": "Liability insurance"}
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,12 @@ class FailedDocument:
     updated_at: datetime
 
 
-def failed_documents(session: Session, *, limit: int | None = None) -> list[FailedDocument]:
+def failed_documents(
+    session: Session, *, limit: int | None = None, newest_first: bool = False
+) -> list[FailedDocument]:
+    """Failed documents with the reason a person can act on: oldest first (the command
+    line works through them), or newest first (the review page shows the latest)."""
+    order = [Document.updated_at.desc(), Document.id.desc()] if newest_first else [Document.id]
     query = (
         select(
             Document.id,
@@ -37,7 +42,7 @@ def failed_documents(session: Session, *, limit: int | None = None) -> list[Fail
             Document.updated_at,
         )
         .where(Document.status == DocumentStatus.FAILED)
-        .order_by(Document.id)
+        .order_by(*order)
     )
     if limit is not None:
         query = query.limit(limit)

@@ -29,7 +29,7 @@ from models import (
     User,
     record_event,
 )
-from models.failed import retry_document
+from models.failed import failed_documents, retry_document
 from review import approve as approve_mod
 from review import claims, forms, providers, queue
 from review.deps import READERS, REVIEWERS, SessionDep, get_state, has_role, require_role
@@ -116,7 +116,7 @@ def failed_view(request: Request, session: SessionDep, user: User = Reader) -> R
         request,
         "failed.html",
         {
-            "docs": queue.failed_documents(session),
+            "docs": failed_documents(session, limit=100, newest_first=True),
             "counts": queue.counts(session),
             "retried": request.query_params.get("retried"),
         },

@@ -275,31 +275,3 @@ def queue_page(session: Session, flt: QueueFilter, page_size: int = PAGE_SIZE) -
         found = {row[0]: QueueRow(*row) for row in session.execute(stmt)}  # type: ignore[call-arg]
         rows = [found[i] for i in ids if i in found]
     return QueuePage(rows=rows, total=total, filter=flt, page_size=page_size)
-
-
-@dataclass
-class FailedRow:
-    id: int
-    filename: str
-    hint: str | None
-    error: str | None
-    attempts: int
-    updated_at: datetime
-
-
-def failed_documents(session: Session, limit: int = 100) -> list[FailedRow]:
-    """Failed documents, newest first: each with the reason a person can act on."""
-    stmt = (
-        select(
-            Document.id,
-            Document.filename,
-            Document.hint,
-            Document.error,
-            Document.attempts,
-            Document.updated_at,
-        )
-        .where(Document.status == DocumentStatus.FAILED)
-        .order_by(Document.updated_at.desc(), Document.id.desc())
-        .limit(limit)
-    )
-    return [FailedRow(*row) for row in session.execute(stmt)]
