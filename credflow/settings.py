@@ -16,6 +16,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+# files rw for the owner (r for the group), folders rwx (r-x): nothing for other users
+UMASK = 0o027
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CREDFLOW_", extra="ignore")
 
@@ -30,10 +34,21 @@ class Settings(BaseSettings):
     port: int = 8000
     # signs session cookies; generated once into data_dir/secret.key when not set
     secret_key: str | None = None
+    # a browser session ends this long after signing in, or after this long unused
     session_max_age_seconds: int = 12 * 3600
+    session_idle_seconds: int = 30 * 60
     login_attempts_per_minute: int = 10
-    # serving over HTTPS (directly or behind a proxy): session cookie gets the Secure flag
-    cookie_secure: bool = False
+    # the session cookie's Secure flag; None = on when public_url is https
+    cookie_secure: bool | None = None
+    # a reverse proxy in front terminates TLS: allows binding a non-loopback host
+    tls_proxy: bool = False
+    # addresses of the reverse proxies whose X-Forwarded-For/-Proto are believed (comma-
+    # separated, as uvicorn's forwarded_allow_ips); empty = none, the peer address counts
+    forwarded_allow_ips: str = ""
+    # API tokens stop working after this many days (credflow token create --days)
+    token_days: int = 90
+    # request bodies: JSON and forms up to this, uploads up to max_file_mb
+    max_body_kb: int = 1024
     review_claim_seconds: int = 300
 
     # processing
@@ -71,6 +86,15 @@ class Settings(BaseSettings):
     requirements_file: Path | None = None
 
     @property
+    def https(self) -> bool:
+        """Whether people reach the UI over HTTPS (public_url says so)."""
+        return (self.public_url or "").lower().startswith("https://")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.https if self.cookie_secure is None else self.cookie_secure
+
+    @property
     def inbox_dir(self) -> Path:
         return self.data_dir / "inbox"
 
@@ -98,8 +122,23 @@ class Settings(BaseSettings):
         return path.read_text().strip()
 
     def ensure_dirs(self) -> None:
+        """Make the folders, private to this account: clinicians' documents and the database
+        live here. Sets the process umask so every file made later (database, WAL, store,
+        page images) is unreadable by other local users."""
+        os.umask(UMASK)
         for d in (self.data_dir, self.inbox_dir, self.store_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            if not d.exists():
+                d.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def loose_modes(self) -> list[tuple[Path, int]]:
+        """Existing files and folders of the data folder that other local users may read."""
+        candidates = [self.data_dir, self.inbox_dir, self.store_dir, self.data_dir / "pages"]
+        candidates += list(self.data_dir.glob("credflow.db*")) + [self.data_dir / "secret.key"]
+        return [
+            (path, path.stat().st_mode & 0o777)
+            for path in candidates
+            if path.exists() and path.stat().st_mode & 0o007
+        ]
 
 
 def load_settings(data_dir: Path | None = None, **overrides: object) -> Settings:

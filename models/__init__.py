@@ -19,7 +19,7 @@ from models.document import (
 )
 from models.layout import StoreLayout
 from models.provider import Provider
-from models.user import ApiToken, Role, User
+from models.user import ApiToken, Role, User, WebSession
 
 __all__ = [
     "ApiToken",
@@ -37,5 +37,6 @@ __all__ = [
     "Role",
     "StoreLayout",
     "User",
+    "WebSession",
     "record_event",
 ]

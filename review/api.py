@@ -8,11 +8,11 @@ Readers (every role) may read; coordinators, managers and admins may decide; aud
 from __future__ import annotations
 
 import contextlib
-import mimetypes
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, and_, func, or_, select
@@ -37,6 +37,7 @@ from review.approve import npi_problem
 from review.csrf import csrf_token, is_bearer
 from review.deps import (
     MANAGERS,
+    SESSION_ID,
     CurrentUser,
     Reader,
     Reviewer,
@@ -47,9 +48,24 @@ from review.deps import (
 )
 from review.previews import DEFAULT_PAGE_IMAGE_DPI, NoPreview, draw_pdf_page
 from review.providers import escape_like, search_providers, suggest_providers
+from review.security import FILE_CSP
 
 router = APIRouter(prefix="/api", tags=["api"])
 files_router = APIRouter(tags=["files"])
+
+# ids are 32-bit integers on PostgreSQL: larger numbers name nothing (422, never a 500)
+MAX_ID = 2**31 - 1
+DocumentId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ProviderId = Annotated[int, Path(ge=1, le=MAX_ID)]
+PageNumber = Annotated[int, Path(ge=1, le=10_000)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+
+
+class Order(StrEnum):
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    PRIORITY = "priority"
+
 
 # ---- response and request models ------------------------------------------------------
 
@@ -110,9 +126,9 @@ class Counts(BaseModel):
 
 
 class ApproveIn(BaseModel):
-    doc_type: str
+    doc_type: str = Field(max_length=50)
     fields: dict[str, str | int | float | None]
-    provider_id: int | None = None
+    provider_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class ApproveOut(BaseModel):
@@ -318,20 +334,6 @@ def document_detail(session: Session, doc: Document) -> DocumentDetail:
     )
 
 
-def _statuses(value: str | None) -> list[str]:
-    if not value:
-        return []
-    wanted = [s.strip() for s in value.split(",") if s.strip()]
-    valid = {s.value for s in DocumentStatus}
-    bad = [s for s in wanted if s not in valid]
-    if bad:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"Unknown status {', '.join(bad)}; use {', '.join(sorted(valid))}.",
-        )
-    return wanted
-
-
 # ---- documents ------------------------------------------------------------------------
 
 
@@ -352,16 +354,20 @@ def me(request: Request, user: Reader) -> Me:
 def list_documents(
     session: SessionDep,
     user: Reader,
-    status_: Annotated[str | None, Query(alias="status", description="comma-separated")] = None,
-    doc_type: str | None = None,
-    provider_id: int | None = None,
-    q: Annotated[str | None, Query(description="filename, name or number")] = None,
-    order: Annotated[str, Query(pattern="^(newest|oldest|priority)$")] = "newest",
+    status_: Annotated[
+        list[DocumentStatus] | None, Query(alias="status", description="repeat for several")
+    ] = None,
+    doc_type: Annotated[str | None, Query(max_length=50)] = None,
+    provider_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="filename, name or number")] = None,
+    order: Order = Order.NEWEST,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DocumentList:
     conditions: list[Any] = [
-        Document.status.in_(_statuses(status_) or [s for s in DocumentStatus if s != "deleted"])
+        Document.status.in_(
+            [s.value for s in status_ or []] or [s for s in DocumentStatus if s != "deleted"]
+        )
     ]
     if doc_type:
         conditions.append(Document.doc_type == doc_type)
@@ -427,8 +433,8 @@ def claim_next_document(
     session: SessionDep,
     state: StateDep,
     user: Reviewer,
-    doc_type: str | None = None,
-    after: int | None = None,
+    doc_type: Annotated[str | None, Query(max_length=50)] = None,
+    after: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> NextOut:
     """Claim the next document to review for this user (null when the queue is empty)."""
     doc = claims.claim_next(session, user, state.claim_seconds, doc_type=doc_type, exclude=after)
@@ -437,12 +443,14 @@ def claim_next_document(
 
 
 @router.get("/documents/{document_id}", response_model=DocumentDetail)
-def get_document(document_id: int, session: SessionDep, user: Reader) -> DocumentDetail:
+def get_document(document_id: DocumentId, session: SessionDep, user: Reader) -> DocumentDetail:
     return document_detail(session, _document(session, document_id))
 
 
 @router.post("/documents/{document_id}/approve", response_model=ApproveOut)
-def approve(document_id: int, body: ApproveIn, session: SessionDep, user: Reviewer) -> ApproveOut:
+def approve(
+    document_id: DocumentId, body: ApproveIn, session: SessionDep, user: Reviewer
+) -> ApproveOut:
     """Confirm the fields: writes the Credential, links the provider (null: created from
     the confirmed person_name and npi) and records an audit event per field."""
     result = decisions.approve_document(
@@ -457,7 +465,9 @@ def approve(document_id: int, body: ApproveIn, session: SessionDep, user: Review
 
 
 @router.post("/documents/{document_id}/reject", response_model=DecisionOut)
-def reject(document_id: int, body: RejectIn, session: SessionDep, user: Reviewer) -> DecisionOut:
+def reject(
+    document_id: DocumentId, body: RejectIn, session: SessionDep, user: Reviewer
+) -> DecisionOut:
     decisions.reject_document(session, document_id, user, body.reason)
     session.commit()
     return DecisionOut(document_id=document_id, status=DocumentStatus.REJECTED)
@@ -465,7 +475,7 @@ def reject(document_id: int, body: RejectIn, session: SessionDep, user: Reviewer
 
 @router.post("/documents/{document_id}/needs-information", response_model=DecisionOut)
 def needs_information(
-    document_id: int, body: NoteIn, session: SessionDep, user: Reviewer
+    document_id: DocumentId, body: NoteIn, session: SessionDep, user: Reviewer
 ) -> DecisionOut:
     decisions.mark_needs_information(session, document_id, user, body.note)
     session.commit()
@@ -473,7 +483,9 @@ def needs_information(
 
 
 @router.post("/documents/{document_id}/claim", response_model=ClaimOut)
-def claim(document_id: int, session: SessionDep, state: StateDep, user: Reviewer) -> ClaimOut:
+def claim(
+    document_id: DocumentId, session: SessionDep, state: StateDep, user: Reviewer
+) -> ClaimOut:
     """Claim (or renew the claim on) a document; 409 while someone else holds it."""
     doc = _document(session, document_id)
     if not claims.claim(session, document_id, user, state.claim_seconds):
@@ -498,7 +510,7 @@ def claim(document_id: int, session: SessionDep, state: StateDep, user: Reviewer
 
 @router.post("/documents/{document_id}/release", response_model=ReleaseOut)
 def release(
-    document_id: int, session: SessionDep, user: Reviewer, force: bool = False
+    document_id: DocumentId, session: SessionDep, user: Reviewer, force: bool = False
 ) -> ReleaseOut:
     """Give the claim back; `force=true` (managers) releases another person's claim."""
     _document(session, document_id)
@@ -518,9 +530,9 @@ def release(
 def list_providers(
     session: SessionDep,
     user: Reader,
-    q: str = "",
+    q: Annotated[str, Query(max_length=200)] = "",
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ProviderList:
     """Search by name (every word) or NPI (digits)."""
     found = search_providers(session, q, limit=limit, offset=offset)
@@ -557,7 +569,9 @@ def create_provider(body: ProviderIn, session: SessionDep, user: Reviewer) -> Pr
 
 
 @router.get("/providers/suggest", response_model=SuggestionList)
-def suggest(document_id: int, session: SessionDep, user: Reader) -> SuggestionList:
+def suggest(
+    document_id: Annotated[int, Query(ge=1, le=MAX_ID)], session: SessionDep, user: Reader
+) -> SuggestionList:
     """Providers for a document: same NPI first, then similar names."""
     _document(session, document_id)
     return SuggestionList(
@@ -573,12 +587,14 @@ def _provider(session: Session, provider_id: int) -> Provider:
 
 
 @router.get("/providers/{provider_id}", response_model=ProviderOut)
-def get_provider(provider_id: int, session: SessionDep, user: Reader) -> ProviderOut:
+def get_provider(provider_id: ProviderId, session: SessionDep, user: Reader) -> ProviderOut:
     return ProviderOut.model_validate(_provider(session, provider_id))
 
 
 @router.get("/providers/{provider_id}/credentials", response_model=CredentialList)
-def provider_credentials(provider_id: int, session: SessionDep, user: Reader) -> CredentialList:
+def provider_credentials(
+    provider_id: ProviderId, session: SessionDep, user: Reader
+) -> CredentialList:
     _provider(session, provider_id)
     Verifier = aliased(User)
     rows = session.execute(
@@ -600,6 +616,7 @@ def provider_credentials(provider_id: int, session: SessionDep, user: Reader) ->
 # managers administer accounts; auditors may read the list
 UserAdmin = Annotated[User, Depends(require_role(*MANAGERS))]
 UserReader = Annotated[User, Depends(require_role(*MANAGERS, Role.AUDITOR))]
+UserName = Annotated[str, Path(min_length=1, max_length=100)]
 
 
 class UserOut(BaseModel):
@@ -629,7 +646,7 @@ class PasswordIn(BaseModel):
 
 
 class OwnPasswordIn(BaseModel):
-    current_password: str
+    current_password: str = Field(max_length=500)
     new_password: str = Field(min_length=1, max_length=500)
 
 
@@ -659,7 +676,7 @@ def list_users(session: SessionDep, user: UserReader) -> UserList:
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
 def add_user(body: UserIn, session: SessionDep, user: UserAdmin) -> UserOut:
     _may_administer(user, body.role)
-    if auth.get_user(session, body.username.strip()) is not None:
+    if auth.get_user(session, body.username) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"A user named {body.username!r} exists.")
     try:
         created = auth.create_user(
@@ -678,11 +695,23 @@ def add_user(body: UserIn, session: SessionDep, user: UserAdmin) -> UserOut:
 
 @router.post("/users/{username}/password", response_model=UserOut)
 def reset_password(
-    username: str, body: PasswordIn, session: SessionDep, user: UserAdmin
+    username: UserName, body: PasswordIn, session: SessionDep, user: UserAdmin
 ) -> UserOut:
-    _may_administer(user, _account(session, username).role)
+    """Set another person's password (their sessions end, their tokens are revoked). A
+    manager resets coordinators' and auditors'; a peer's or an admin's only an admin may;
+    one's own password changes only with the current one (`POST /api/me/password`)."""
+    target = _account(session, username)
+    if target.id == user.id:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "Change your own password with the current one (POST /api/me/password).",
+        )
+    if target.role in (Role.MANAGER, Role.ADMIN) and user.role != Role.ADMIN:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "Only an admin may reset a manager's or an admin's password."
+        )
     try:
-        changed = auth.set_password(session, username, body.password, actor=user.username)
+        changed = auth.set_password(session, target.username, body.password, actor=user.username)
     except auth.AccountError as err:
         raise _account_error(err) from None
     session.commit()
@@ -690,7 +719,7 @@ def reset_password(
 
 
 @router.post("/users/{username}/disable", response_model=UserOut)
-def disable(username: str, session: SessionDep, user: UserAdmin) -> UserOut:
+def disable(username: UserName, session: SessionDep, user: UserAdmin) -> UserOut:
     target = _account(session, username)
     _may_administer(user, target.role)
     if target.id == user.id:
@@ -701,7 +730,7 @@ def disable(username: str, session: SessionDep, user: UserAdmin) -> UserOut:
 
 
 @router.post("/users/{username}/enable", response_model=UserOut)
-def enable(username: str, session: SessionDep, user: UserAdmin) -> UserOut:
+def enable(username: UserName, session: SessionDep, user: UserAdmin) -> UserOut:
     _may_administer(user, _account(session, username).role)
     enabled = auth.enable_user(session, username, actor=user.username)
     session.commit()
@@ -716,18 +745,37 @@ def change_own_password(
     one stays signed in)."""
     if auth.verify_password(session, user.username, body.current_password) is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "The current password is wrong.")
+    sid = None if is_bearer(request) else request.session.get(SESSION_ID)
     try:
-        auth.set_password(session, user.username, body.new_password, actor=user.username)
+        auth.set_password(
+            session,
+            user.username,
+            body.new_password,
+            actor=user.username,
+            keep_session=sid if isinstance(sid, str) else None,
+        )
     except auth.AccountError as err:
         raise _account_error(err) from None
     session.commit()
-    if not is_bearer(request):
-        request.session["pw"] = auth.password_fingerprint(user)
 
 
 # ---- files ----------------------------------------------------------------------------
 
-PRIVATE = {"Cache-Control": "private, max-age=300"}
+# stored files are shown, never run: no script, no plug-in, no same-origin access
+FILE_HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": FILE_CSP}
+# what a browser may show inline, recognised by the first bytes (never by name or claim)
+SIGNATURES = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+)
+
+
+def detected_type(head: bytes) -> str | None:
+    """The media type of a PDF, PNG, JPEG or TIFF by its magic bytes; None otherwise."""
+    return next((media for magic, media in SIGNATURES if head.startswith(magic)), None)
 
 
 def _stored(session: Session, document_id: int) -> Document:
@@ -739,7 +787,7 @@ def _stored(session: Session, document_id: int) -> Document:
 
 @files_router.get("/documents/{document_id}/pages/{number}.png", response_class=Response)
 def page_image(
-    document_id: int, number: int, session: SessionDep, state: StateDep, user: Reader
+    document_id: DocumentId, number: PageNumber, session: SessionDep, state: StateDep, user: Reader
 ) -> Response:
     """A page preview, only for signed-in readers: the image ingest wrote for a page it
     OCR'd, or a text-layer page drawn from the stored PDF."""
@@ -747,7 +795,7 @@ def page_image(
     assert doc.sha256 is not None
     path = state.layout.page_image(doc.sha256, number)
     if path.is_file():
-        return FileResponse(path, media_type="image/png", headers=PRIVATE)
+        return FileResponse(path, media_type="image/png", headers=FILE_HEADERS)
     source = session.scalar(
         select(DocumentPage.source).where(
             DocumentPage.document_id == document_id, DocumentPage.number == number
@@ -757,23 +805,27 @@ def page_image(
         dpi = int(getattr(state.settings, "page_image_dpi", DEFAULT_PAGE_IMAGE_DPI))
         with contextlib.suppress(NoPreview):
             png = draw_pdf_page(state.layout.original(doc.sha256), number, dpi)
-            return Response(png, media_type="image/png", headers=PRIVATE)
+            return Response(png, media_type="image/png", headers=FILE_HEADERS)
     raise HTTPException(status.HTTP_404_NOT_FOUND, f"No image of page {number}.")
 
 
 @files_router.get("/documents/{document_id}/original", response_class=FileResponse)
-def original(document_id: int, session: SessionDep, state: StateDep, user: Reader) -> FileResponse:
-    """The stored original as it arrived, shown inline in the browser."""
+def original(
+    document_id: DocumentId, session: SessionDep, state: StateDep, user: Reader
+) -> FileResponse:
+    """The stored original as it arrived: a PDF or image (recognised by its bytes) shown
+    inline, anything else only as a download (`application/octet-stream`, attachment)."""
     doc = _stored(session, document_id)
     assert doc.sha256 is not None
     path = state.layout.original(doc.sha256)
     if not path.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, "The original is not in the store.")
-    media = doc.media_type or mimetypes.guess_type(doc.filename)[0] or "application/octet-stream"
+    with path.open("rb") as fh:
+        media = detected_type(fh.read(8))
     return FileResponse(
         path,
-        media_type=media,
+        media_type=media or "application/octet-stream",
         filename=doc.filename,
-        content_disposition_type="inline",
-        headers=PRIVATE,
+        content_disposition_type="inline" if media else "attachment",
+        headers=FILE_HEADERS,
     )

@@ -28,8 +28,9 @@ Contract with the pages (review/pages.py, review/templates, owned by the review 
   template a plain-text answer is sent.
 - `base.html`: the layout every page and plugin page extends.
 
-Routes here: `GET /healthz` (no sign-in), `GET|POST /login`, `GET|POST /logout`,
-`/openapi.json`, `/docs`, `/static/...` (public assets only), `/api/...` (review.api),
+Routes here: `GET /healthz` (no sign-in), `GET|POST /login`, `POST /logout`,
+`/openapi.json`, `/docs` (signed-in users; local assets), `/static/...` (public assets
+only), `/api/...` (review.api),
 `GET /documents/{id}/pages/{n}.png` and `GET /documents/{id}/original` (signed-in readers).
 Without a user, `/api/...` (and any request with an Authorization header) answers 401 JSON,
 an htmx request 401 with `HX-Redirect`, a page a 303 to `/login?next=...`.
@@ -37,24 +38,23 @@ an htmx request 401 with `HX-Redirect`, a page a 303 to `/login?next=...`.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request, status
-from fastapi.exception_handlers import (
-    http_exception_handler,
-    request_validation_exception_handler,
-)
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import TemplateNotFound
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models import Database, Role, StoreLayout, record_event
 from review import auth
@@ -62,9 +62,9 @@ from review.approve import ReviewError
 from review.csrf import csrf_protect, csrf_token, rotate_csrf_token
 from review.deps import (
     MANAGERS,
+    READERS,
     REVIEWERS,
-    SESSION_FINGERPRINT,
-    SESSION_USER,
+    SESSION_ID,
     AppState,
     NotAuthenticated,
     SessionDep,
@@ -75,38 +75,21 @@ from review.deps import (
     resolve_user,
 )
 from review.plugins import Plugin, WebContext
-from review.ratelimit import RateLimiter
+from review.ratelimit import Backoff, RateLimiter
+from review.security import (
+    AuthBeforeBody,
+    BodyLimit,
+    SecurityHeaders,
+    audit_refusal,
+    install_api_docs,
+    install_error_contract,
+)
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 SESSION_COOKIE = "credflow_session"
 VERSION = "0.1.0"
-
-
-class SecurityHeaders:
-    """Headers every answer carries: no framing, no MIME sniffing, no referrer leaks."""
-
-    HEADERS = (
-        (b"x-frame-options", b"DENY"),
-        (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"same-origin"),
-    )
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.HEADERS]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def safe_next(target: str | None) -> str:
@@ -160,7 +143,9 @@ def create_app(
     plugins: Sequence[Plugin] = (),
     settings: Any = None,
     session_max_age: int | None = None,
+    session_idle: int | None = None,
     login_attempts_per_minute: int | None = None,
+    login_backoff_cap: float | None = None,
     claim_seconds: int | None = None,
     https_only: bool | None = None,
 ) -> FastAPI:
@@ -173,7 +158,12 @@ def create_app(
         return getattr(settings, name, default) if settings is not None else default
 
     max_age = int(pick(session_max_age, "session_max_age_seconds", 12 * 3600))
+    idle = int(pick(session_idle, "session_idle_seconds", 30 * 60))
     attempts = int(pick(login_attempts_per_minute, "login_attempts_per_minute", 10))
+    https = bool(getattr(settings, "https", False))
+    secure = bool(pick(https_only, "secure_cookies", False))
+    max_body = int(pick(None, "max_body_kb", 1024)) * 1024
+    max_upload = int(pick(None, "max_file_mb", 200)) * (1 << 20)
     templates = Jinja2Templates(directory=str(TEMPLATES), context_processors=[_template_context])
     state = AppState(
         db=db,
@@ -182,7 +172,11 @@ def create_app(
         settings=settings,
         claim_seconds=int(pick(claim_seconds, "review_claim_seconds", 300)),
         session_max_age=max_age,
-        login_by_user=RateLimiter(attempts, 60.0),
+        session_idle=idle,
+        # slows guessing at one account without ever locking its owner out
+        login_by_user=Backoff(
+            attempts, 60.0, cap=8.0 if login_backoff_cap is None else login_backoff_cap
+        ),
         # an office shares one address: allow several people's attempts from it
         login_by_ip=RateLimiter(attempts * 5, 60.0),
     )
@@ -192,22 +186,28 @@ def create_app(
         version=VERSION,
         description="Credential documents: review queue, credential database, compliance.",
         dependencies=[Depends(csrf_protect), Depends(read_only_guard)],
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.credflow = state
+    # outermost last: headers, then the session cookie, then auth before any body is read
+    app.add_middleware(BodyLimit, max_body=max_body, max_upload=max_upload)
+    app.add_middleware(AuthBeforeBody, state=state)
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret_key,
         session_cookie=SESSION_COOKIE,
         max_age=max_age,
         same_site="lax",
-        https_only=bool(pick(https_only, "cookie_secure", False)),
+        https_only=secure,
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts=https)
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     _install_handlers(app, templates)
     _install_sign_in(app, state)
+    install_api_docs(app, require_role(*READERS))
 
     from review.api import files_router, router
 
@@ -226,6 +226,7 @@ def create_app(
     )
     for plugin in plugins:
         plugin(app, web)
+    install_error_contract(app)
     return app
 
 
@@ -249,6 +250,8 @@ def _install_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == status.HTTP_403_FORBIDDEN:
+            await audit_refusal(request, exc.status_code)
         if not _wants_html(request) or exc.status_code < 400:
             return await http_exception_handler(request, exc)
         detail = exc.detail if isinstance(exc.detail, str) else "The request could not be served."
@@ -273,7 +276,15 @@ def _install_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        return await request_validation_exception_handler(request, exc)
+        """422 with where and why, never the input itself (it may be personal data)."""
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error.get("loc", ())) or "request"
+            errors.setdefault(where, str(error.get("msg", "not valid")))
+        return JSONResponse(
+            {"detail": "The request is not valid; see errors.", "errors": errors},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
 
 
 def _install_sign_in(app: FastAPI, state: AppState) -> None:
@@ -308,9 +319,8 @@ def _install_sign_in(app: FastAPI, state: AppState) -> None:
         return login_page(request, error=None, next_path=safe_next(next), username="", code=200)
 
     @app.post("/login", include_in_schema=False)
-    def login(
+    async def login(
         request: Request,
-        session: SessionDep,
         username: str = Form(""),
         password: str = Form(""),
         next: str = Form("/"),
@@ -318,9 +328,9 @@ def _install_sign_in(app: FastAPI, state: AppState) -> None:
         next_path = safe_next(next)
         username = username.strip()
         ip = client_ip(request)
-        user_key = username.lower()
-        if not state.login_by_ip.hit(ip) or not state.login_by_user.hit(user_key):
-            wait = max(state.login_by_ip.retry_after(ip), state.login_by_user.retry_after(user_key))
+        user_key = auth.normalize_username(username)
+        if not state.login_by_ip.hit(ip):
+            wait = state.login_by_ip.retry_after(ip)
             return login_page(
                 request,
                 error=f"Too many sign-in attempts. Wait {wait} seconds and try again.",
@@ -329,6 +339,56 @@ def _install_sign_in(app: FastAPI, state: AppState) -> None:
                 code=status.HTTP_429_TOO_MANY_REQUESTS,
                 headers={"Retry-After": str(wait)},
             )
+        # repeated failures on one account slow its next attempts (never refuse them)
+        if (delay := state.login_by_user.delay(user_key)) > 0:
+            await asyncio.sleep(delay)
+        user = await run_in_threadpool(_check_sign_in, state, username, password)
+        if user is None:
+            state.login_by_user.failed(user_key)
+            return login_page(
+                request,
+                error="Wrong username or password.",
+                next_path=next_path,
+                username=username,
+                code=status.HTTP_401_UNAUTHORIZED,
+            )
+        state.login_by_user.reset(user_key)
+        # a fresh session: nothing from before signing in carries over (no fixation)
+        request.session.clear()
+        request.session[SESSION_ID] = user.sid
+        rotate_csrf_token(request)
+        return RedirectResponse(next_path, status_code=status.HTTP_303_SEE_OTHER)
+
+    @app.post("/logout", include_in_schema=False)
+    def logout(request: Request, session: SessionDep) -> Response:
+        """Sign out: the server-side session ends, so a copy of the cookie is worthless."""
+        user = resolve_user(request, session)
+        sid = request.session.get(SESSION_ID)
+        if isinstance(sid, str):
+            auth.end_session(session, sid)
+        if user is not None and "authorization" not in request.headers:
+            record_event(
+                session,
+                actor=user.username,
+                action="user.signed_out",
+                entity_type="user",
+                entity_id=user.id,
+            )
+        session.commit()
+        request.session.clear()
+        return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@dataclass(frozen=True)
+class _SignedIn:
+    id: int
+    username: str
+    sid: str
+
+
+def _check_sign_in(state: AppState, username: str, password: str) -> _SignedIn | None:
+    """Verify the password and, when right, open a server-side session; audited."""
+    with state.db.sessions() as session:
         user = auth.verify_password(session, username, password) if username and password else None
         if user is None:
             known = auth.get_user(session, username) if username else None
@@ -340,13 +400,7 @@ def _install_sign_in(app: FastAPI, state: AppState) -> None:
                 entity_id=known.id if known else None,
             )
             session.commit()
-            return login_page(
-                request,
-                error="Wrong username or password.",
-                next_path=next_path,
-                username=username,
-                code=status.HTTP_401_UNAUTHORIZED,
-            )
+            return None
         record_event(
             session,
             actor=user.username,
@@ -354,27 +408,6 @@ def _install_sign_in(app: FastAPI, state: AppState) -> None:
             entity_type="user",
             entity_id=user.id,
         )
+        sid = auth.start_session(session, user)
         session.commit()
-        state.login_by_user.reset(user_key)
-        # a fresh session: nothing from before signing in carries over (no fixation)
-        request.session.clear()
-        request.session[SESSION_USER] = user.id
-        request.session[SESSION_FINGERPRINT] = auth.password_fingerprint(user)
-        rotate_csrf_token(request)
-        request.state.user = user
-        return RedirectResponse(next_path, status_code=status.HTTP_303_SEE_OTHER)
-
-    @app.api_route("/logout", methods=["GET", "POST"], include_in_schema=False)
-    def logout(request: Request, session: SessionDep) -> Response:
-        user = resolve_user(request, session)
-        if user is not None and "authorization" not in request.headers:
-            record_event(
-                session,
-                actor=user.username,
-                action="user.signed_out",
-                entity_type="user",
-                entity_id=user.id,
-            )
-            session.commit()
-        request.session.clear()
-        return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+        return _SignedIn(user.id, user.username, sid)

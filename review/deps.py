@@ -3,8 +3,9 @@
 Who is asking is decided in one place (`resolve_user`):
 - `Authorization: Bearer TOKEN` (API clients): the token's user, or nobody when the token
   is unknown; the session cookie is then ignored.
-- otherwise the signed session cookie: `uid` plus a fingerprint of the password hash, so a
-  password change or a disabled account ends every open session at once.
+- otherwise the signed session cookie, which holds only the random id of a server-side
+  session (`models.WebSession`): signing out, a new password or a disabled account delete
+  it, and it ends after `session_idle` seconds unused or `session_max_age` after sign-in.
 
 Roles (models.Role): coordinator reviews; manager has the coordinator's rights plus reports,
 deviations and users; auditor may read everything and change nothing; admin may do
@@ -29,13 +30,12 @@ from sqlalchemy.orm import Session
 from models import Database, Role, StoreLayout, User
 from review import auth
 from review.csrf import SAFE_METHODS
-from review.ratelimit import RateLimiter
+from review.ratelimit import Backoff, RateLimiter
 
 if TYPE_CHECKING:
     from fastapi.templating import Jinja2Templates
 
-SESSION_USER = "uid"
-SESSION_FINGERPRINT = "pw"
+SESSION_ID = "sid"
 # paths any signed-in user, auditors included, may POST to
 READ_ONLY_EXEMPT = frozenset({"/login", "/logout", "/api/me/password"})
 
@@ -50,7 +50,8 @@ class AppState:
     settings: Any = None
     claim_seconds: int = 300
     session_max_age: int = 12 * 3600
-    login_by_user: RateLimiter = field(default_factory=lambda: RateLimiter(10))
+    session_idle: int = 30 * 60
+    login_by_user: Backoff = field(default_factory=lambda: Backoff(10))
     login_by_ip: RateLimiter = field(default_factory=lambda: RateLimiter(30))
     # navigation links: (label, path, roles that see it)
     nav: list[tuple[str, str, tuple[Role, ...]]] = field(default_factory=list)
@@ -88,24 +89,27 @@ def resolve_user(request: Request, session: Session) -> User | None:
     if cached is not _UNSET:
         return cached if isinstance(cached, User) else None
     user: User | None = None
+    read_only_token = False
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, token = header.strip().partition(" ")
         if scheme.lower() == "bearer":
-            user = auth.authenticate_token(session, token.strip())
-            if session.dirty:  # the token's last-used time
-                session.commit()
+            grant = auth.authenticate_token(session, token.strip())
+            if grant is not None:
+                user, read_only_token = grant.user, grant.read_only
     else:
-        uid = request.session.get(SESSION_USER)
-        if isinstance(uid, int):
-            found = session.get(User, uid)
-            if (
-                found is not None
-                and not found.disabled
-                and request.session.get(SESSION_FINGERPRINT) == auth.password_fingerprint(found)
-            ):
-                user = found
+        sid = request.session.get(SESSION_ID)
+        if isinstance(sid, str):
+            state = get_state(request)
+            user = auth.resolve_session(
+                session, sid, idle_seconds=state.session_idle, max_age_seconds=state.session_max_age
+            )
+            if user is None:
+                request.session.clear()
+    if session.dirty or session.deleted:  # last-used times, an ended session
+        session.commit()
     request.state.user = user
+    request.state.read_only_token = read_only_token
     return user
 
 
@@ -172,9 +176,16 @@ Manager = Annotated[User, Depends(require_role(*MANAGERS))]
 def read_only_guard(request: Request, session: SessionDep) -> None:
     """App-wide: an auditor's (or unknown role's) request that could change something is
     refused, whatever the route — the rule cannot be forgotten by a new route or plugin."""
-    if request.method in SAFE_METHODS or request.url.path in READ_ONLY_EXEMPT:
+    if request.method in SAFE_METHODS:
         return
     user = resolve_user(request, session)
+    if user is not None and getattr(request.state, "read_only_token", False):
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail="This API token is read-only: it may look but not change anything.",
+        )
+    if request.url.path in READ_ONLY_EXEMPT:
+        return
     if user is not None and not can_change(user):
         raise HTTPException(
             status_code=status.HTTP_403_FORBIDDEN,

@@ -32,6 +32,7 @@ from models import (
 from models.failed import failed_documents, retry_document
 from review import approve as approve_mod
 from review import claims, forms, providers, queue
+from review.api import MAX_ID, DocumentId, ProviderId
 from review.deps import READERS, REVIEWERS, SessionDep, get_state, has_role, require_role
 
 router = APIRouter(include_in_schema=False)
@@ -125,7 +126,7 @@ def failed_view(request: Request, session: SessionDep, user: User = Reader) -> R
 
 @router.post("/failed/{document_id}/retry")
 def retry(
-    document_id: int, request: Request, session: SessionDep, user: User = Reviewer
+    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reviewer
 ) -> Response:
     """Put a failed document back to `received` so the workers read it again (the same
     change as `credflow retry`)."""
@@ -145,38 +146,61 @@ def retry(
 
 
 # ---- the review screen ---------------------------------------------------------------
-@router.get("/review/next")
-def review_next(request: Request, session: SessionDep, user: User = Reviewer) -> Response:
-    """Claim the next document by priority and open it."""
-    after = request.query_params.get("after")
-    exclude = int(after) if after and after.isdigit() else None
-    doc = claims.claim_next(session, user, _claim_seconds(request), exclude=exclude)
+def _open_next(session: Session, request: Request, user: User, after: int | None) -> Response:
+    """Claim the next document by priority (a POST did ask) and open it."""
+    doc = claims.claim_next(session, user, _claim_seconds(request), exclude=after)
     session.commit()
     if doc is None:
         return RedirectResponse("/queue?done=1", status_code=303)
     return RedirectResponse(f"/review/{doc.id}", status_code=303)
 
 
+@router.post("/review/next")
+async def review_next(request: Request, session: SessionDep, user: User = Reviewer) -> Response:
+    """Claim the next document by priority and open it (a form post: a link from another
+    site cannot claim anything)."""
+    after = str((await request.form()).get("after") or "")
+    exclude = int(after) if after.isdigit() and int(after) <= MAX_ID else None
+    return await _run(lambda: _open_next(session, request, user, exclude))
+
+
 @router.get("/review/{document_id}", response_class=HTMLResponse)
 def review_view(
-    document_id: int, request: Request, session: SessionDep, user: User = Reader
+    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reader
 ) -> Response:
+    """The document; editable when this user holds its claim. Looking never claims: a
+    reviewer takes a free document with the page's "Review this document" button."""
     doc = session.get(Document, document_id)
     if doc is None or doc.status == DocumentStatus.DELETED:
         return _not_found(request)
-    claimed = False
-    if _can_review(user) and doc.status == DocumentStatus.AWAITING_REVIEW:
-        claimed = claims.claim(session, doc.id, user, _claim_seconds(request))
-        session.commit()
-        session.refresh(doc)
-    holder = None if claimed else _holder(session, doc.id)
+    held = claims.claim_holder(session, doc.id)
+    claimed = held is not None and held[0].id == user.id
+    holder = None if claimed or held is None else held[0].username
     context = _review_context(session, request, doc, user, claimed=claimed, holder=holder)
+    context["claimable"] = (
+        not claimed
+        and holder is None
+        and _can_review(user)
+        and doc.status == DocumentStatus.AWAITING_REVIEW
+    )
     return render(request, "review.html", context)
+
+
+@router.post("/review/{document_id}/start")
+def start_review(
+    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reviewer
+) -> Response:
+    """Claim this document and open it for review (409 page while someone else has it)."""
+    if not claims.claim(session, document_id, user, _claim_seconds(request)):
+        session.rollback()
+    else:
+        session.commit()
+    return RedirectResponse(f"/review/{document_id}", status_code=303)
 
 
 @router.get("/review/{document_id}/form", response_class=HTMLResponse)
 def review_form(
-    document_id: int, request: Request, session: SessionDep, user: User = Reader
+    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reader
 ) -> Response:
     """The fields of another doc_type (the form follows a type change), keeping what the
     person already typed."""
@@ -196,7 +220,7 @@ def review_form(
 
 @router.post("/review/{document_id}/claim")
 def renew_claim(
-    document_id: int, request: Request, session: SessionDep, user: User = Reviewer
+    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reviewer
 ) -> Response:
     """Heartbeat from the open review screen: 204 while the claim is ours, 409 once lost."""
     ok = claims.renew(session, document_id, user, _claim_seconds(request))
@@ -212,14 +236,14 @@ def renew_claim(
 
 @router.post("/review/{document_id}/release")
 def release_claim(
-    document_id: int, request: Request, session: SessionDep, user: User = Reviewer
+    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reviewer
 ) -> Response:
     """Give the document back (Skip, or leaving the page): others may take it at once."""
     claims.release(session, document_id, user)
     session.commit()
     target = request.query_params.get("to")
     if target == "next":
-        return RedirectResponse(f"/review/next?after={document_id}", status_code=303)
+        return _open_next(session, request, user, document_id)
     if target == "queue":
         return RedirectResponse("/queue", status_code=303)
     return Response(status_code=204)
@@ -227,7 +251,7 @@ def release_claim(
 
 @router.get("/review/{document_id}/providers", response_class=HTMLResponse)
 def provider_search(
-    document_id: int, request: Request, session: SessionDep, user: User = Reader
+    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reader
 ) -> Response:
     """Provider choices for the form: a search typed in "Find another provider" (`q`), else
     suggestions from the name and NPI as currently typed (same NPI first, then alike)."""
@@ -254,7 +278,7 @@ def provider_search(
 
 @router.post("/review/{document_id}/approve")
 async def approve(
-    document_id: int, request: Request, session: SessionDep, user: User = Reviewer
+    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reviewer
 ) -> Response:
     form = await request.form()
     return await _run(lambda: _approve(session, request, document_id, user, form))
@@ -262,7 +286,7 @@ async def approve(
 
 @router.post("/review/{document_id}/reject")
 async def reject(
-    document_id: int, request: Request, session: SessionDep, user: User = Reviewer
+    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reviewer
 ) -> Response:
     form = await request.form()
     reason = " ".join(str(form.get("reason") or "").split())
@@ -271,7 +295,7 @@ async def reject(
 
 @router.post("/review/{document_id}/needs-information")
 async def needs_information(
-    document_id: int, request: Request, session: SessionDep, user: User = Reviewer
+    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reviewer
 ) -> Response:
     form = await request.form()
     note = " ".join(str(form.get("note") or form.get("reason") or "").split())
@@ -281,7 +305,7 @@ async def needs_information(
 # ---- providers -----------------------------------------------------------------------
 @router.get("/providers/{provider_id}", response_class=HTMLResponse)
 def provider_view(
-    provider_id: int, request: Request, session: SessionDep, user: User = Reader
+    provider_id: ProviderId, request: Request, session: SessionDep, user: User = Reader
 ) -> Response:
     provider = session.get(Provider, provider_id)
     if provider is None:
@@ -478,7 +502,7 @@ def _review_context(
 
 
 def _approve(
-    session: Session, request: Request, document_id: int, user: User, form: Any
+    session: Session, request: Request, document_id: DocumentId, user: User, form: Any
 ) -> Response:
     submitted = forms.parse_submission(form, None)
     try:
@@ -496,12 +520,12 @@ def _approve(
         session.rollback()
         return _rerender(session, request, document_id, user, form, err)
     if str(form.get("next") or "") == "1":
-        return RedirectResponse(f"/review/next?after={document_id}", status_code=303)
+        return _open_next(session, request, user, document_id)
     return RedirectResponse(f"/queue?approved={document_id}", status_code=303)
 
 
 def _record_review_marks(
-    session: Session, document_id: int, user: User, submitted: forms.Submitted
+    session: Session, document_id: DocumentId, user: User, submitted: forms.Submitted
 ) -> None:
     """What the approval itself does not keep: fields marked "unsure" (printed but not
     readable, as distinct from "not on document") and boxes the person drew on the page."""
@@ -547,7 +571,7 @@ def _record_review_marks(
 
 
 def _decide(
-    session: Session, request: Request, document_id: int, user: User, what: str, text: str
+    session: Session, request: Request, document_id: DocumentId, user: User, what: str, text: str
 ) -> Response:
     try:
         if what == "reject":
@@ -565,7 +589,7 @@ def _decide(
 def _rerender(
     session: Session,
     request: Request,
-    document_id: int,
+    document_id: DocumentId,
     user: User,
     form: Any,
     err: approve_mod.ReviewError,

@@ -33,6 +33,9 @@ AGE_BANDS: dict[str, tuple[int | None, int | None]] = {
 }
 
 
+MAX_PAGE = 100_000
+
+
 @dataclass
 class QueueFilter:
     """What the coordinator asked the queue for; empty strings mean "any"."""
@@ -52,7 +55,8 @@ class QueueFilter:
             return str(params.get(name, default) or "").strip()[:200]
 
         try:
-            page = max(1, int(get("page", "1") or 1))
+            # bounded: a page past the last is empty, a huge number is not a database error
+            page = min(max(1, int(get("page", "1") or 1)), MAX_PAGE)
         except ValueError:
             page = 1
         status = get("status", DocumentStatus.AWAITING_REVIEW)
@@ -196,7 +200,7 @@ def _filtered(stmt: Select[Any], flt: QueueFilter) -> Select[Any]:
     if flt.hint:
         stmt = stmt.where(Document.hint.ilike(f"%{_like(flt.hint)}%", escape="\\"))
     if flt.provider:
-        if flt.provider.isdigit():
+        if flt.provider.isdigit() and len(flt.provider) < 10:
             stmt = stmt.where(Document.provider_id == int(flt.provider))
         else:
             stmt = stmt.where(

@@ -60,3 +60,42 @@ class RateLimiter:
     def _sweep(self, now: float) -> None:
         for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
             del self._hits[key]
+
+
+class Backoff:
+    """Per-account slowing of password guessing that never locks the owner out.
+
+    The first `free` failures within `window` seconds cost nothing; each one after that
+    doubles the wait before the next attempt on the account is answered (from `base`
+    seconds up to `cap`). The attempt is still checked after the wait, so the owner with the
+    right password always gets in, while a guesser gets a few tries a minute at most
+    (and the per-address limit bounds how many accounts one address may try)."""
+
+    def __init__(
+        self,
+        free: int,
+        window: float = 60.0,
+        *,
+        base: float = 0.5,
+        cap: float = 8.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.free = free
+        self.base = base
+        self.cap = cap
+        self._failures = RateLimiter(10**9, window, clock)
+
+    def delay(self, key: str) -> float:
+        """Seconds to wait before checking the next attempt on this account."""
+        with self._failures._lock:
+            hits = self._failures._prune(key, self._failures._clock())
+            excess = len(hits) - self.free
+        if excess <= 0:
+            return 0.0
+        return float(min(self.cap, self.base * 2 ** (excess - 1)))
+
+    def failed(self, key: str) -> None:
+        self._failures.hit(key)
+
+    def reset(self, key: str) -> None:
+        self._failures.reset(key)

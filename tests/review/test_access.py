@@ -6,7 +6,7 @@ use a route is read from its `require_role(...)` dependencies; the rules checked
 nobody signed in gets 401 (API, files for scripts) or the sign-in page; a signed-in user is
 never answered 401 or 5xx; a role check refuses with 403 exactly the roles it does not
 grant; an auditor gets 403 on every change; the page images and originals are served only
-to signed-in readers, privately cached.
+to signed-in readers, never cached.
 """
 
 from __future__ import annotations
@@ -194,12 +194,12 @@ def files_as(app: FastAPI, doc: int, role: str) -> None:
     image = client.get(f"/documents/{doc}/pages/1.png")
     assert image.status_code == 200
     assert image.headers["content-type"] == "image/png"
-    assert image.headers["cache-control"].startswith("private")
+    assert image.headers["cache-control"] == "no-store"
     assert image.content.startswith(b"\x89PNG")
     original = client.get(f"/documents/{doc}/original")
     assert original.status_code == 200
     assert original.headers["content-type"] == "image/png"
-    assert original.headers["cache-control"].startswith("private")
+    assert original.headers["cache-control"] == "no-store"
     assert original.headers["content-disposition"].startswith("inline")
     assert client.get(f"/documents/{doc}/pages/9.png").status_code == 404
     assert client.get(f"/documents/{doc + 100}/original").status_code == 404

@@ -33,7 +33,7 @@ def test_user_and_token_commands(db_url: str, tmp_path: Path) -> None:
         "sam",
         "--role",
         "auditor",
-        input="one password\nanother one\nsecret pass\nsecret pass\n",
+        input="one password\nanother one\nsecret pass 9\nsecret pass 9\n",
     )
     assert code == 0, out
     assert "do not match" in out
@@ -57,7 +57,7 @@ def test_user_and_token_commands(db_url: str, tmp_path: Path) -> None:
             web.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json()["username"]
             == "maria"
         )
-        assert sign_in(web, "sam", "secret pass").status_code == 303
+        assert sign_in(web, "sam", "secret pass 9").status_code == 303
 
         code, out = run("user", "passwd", "maria", input="second pass 2\nsecond pass 2\n")
         assert code == 0, out
@@ -88,6 +88,7 @@ def test_user_and_token_commands(db_url: str, tmp_path: Path) -> None:
             "user.created",
             "token.created",
             "user.password_changed",
+            "token.revoked",  # a new password revokes the user's tokens
             "user.disabled",
             "user.enabled",
             "user.role_changed",
