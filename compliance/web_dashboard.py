@@ -535,11 +535,11 @@ def install(app: FastAPI, web: WebContext) -> None:
         user: User = staff_read,
         within_days: int = Query(30, ge=0, le=3650),
         active_only: bool = False,
-        on: str | None = None,
+        on: date | None = None,
     ) -> dict[str, Any]:
         """Credentials that lapse within `within_days` days (from `on`, default today) or
         already have: provider_id, credential_id, doc_type, expiration_date, days_left..."""
-        day = _parse_day(on)
+        day = on or datetime.now(UTC).date()
         with db_session() as s:
             items = expiring(s, day, within_days, active_only=active_only)
         return {"on": day.isoformat(), "within_days": within_days,
@@ -560,9 +560,9 @@ def install(app: FastAPI, web: WebContext) -> None:
 
     @api.get("/providers/{provider_id}/compliance")
     def api_provider_compliance(
-        provider_id: int, user: User = staff_read, on: str | None = None
+        provider_id: int, user: User = staff_read, on: date | None = None
     ) -> dict[str, Any]:
-        day = _parse_day(on)
+        day = on or datetime.now(UTC).date()
         with db_session() as s:
             st = provider_status(s, requirements(), provider_id, day)
         if st is None:
@@ -581,7 +581,10 @@ def install(app: FastAPI, web: WebContext) -> None:
 
     @api.get("/deviations")
     def api_deviations(
-        user: User = manager_read, status_: str = Query("unresolved", alias="status")
+        user: User = manager_read,
+        status_: Literal["unresolved", "open", "acknowledged", "resolved", "all"] = Query(
+            "unresolved", alias="status"
+        ),
     ) -> dict[str, Any]:
         with db_session() as s:
             rows = dev.list_deviations(s, status=None if status_ == "all" else status_)

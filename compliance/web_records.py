@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Form, HTTPException, Query, Request, status
@@ -564,7 +564,7 @@ def install(app: FastAPI, web: WebContext) -> None:
     def audit_page(
         request: Request,
         flt: AuditFilter = Depends(audit_filter),
-        before_id: int | None = None,
+        before_id: int | None = Query(None, ge=1, le=2**31 - 1),
         detail: bool = False,
         user: User = oversight,
     ) -> Response:
@@ -602,9 +602,9 @@ def install(app: FastAPI, web: WebContext) -> None:
     def audit_json(
         flt: AuditFilter = Depends(audit_filter),
         limit: int = Query(100, ge=1, le=1000),
-        before_id: int | None = None,
+        before_id: int | None = Query(None, ge=1, le=2**31 - 1),
         detail: bool = False,
-        format: str = Query("json", pattern="^(json|csv)$"),
+        format: Literal["json", "csv"] = "json",
         user: User = oversight,
     ) -> Response | dict[str, Any]:
         """Audit events, newest first (page with `before_id`), filtered by actor, action

@@ -15,7 +15,6 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 # files rw for the owner (r for the group), folders rwx (r-x): nothing for other users
 UMASK = 0o027
 
@@ -133,7 +132,7 @@ class Settings(BaseSettings):
     def loose_modes(self) -> list[tuple[Path, int]]:
         """Existing files and folders of the data folder that other local users may read."""
         candidates = [self.data_dir, self.inbox_dir, self.store_dir, self.data_dir / "pages"]
-        candidates += list(self.data_dir.glob("credflow.db*")) + [self.data_dir / "secret.key"]
+        candidates += [*self.data_dir.glob("credflow.db*"), self.data_dir / "secret.key"]
         return [
             (path, path.stat().st_mode & 0o777)
             for path in candidates

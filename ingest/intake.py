@@ -82,8 +82,22 @@ class Intake:
         result = self._record(stored, path.name, hint, seen_since=mtime if remove else None)
         if remove:
             path.unlink(missing_ok=True)
+            self._remove_empty_folders(path.parent)
         self._announce(result)
         return result
+
+    def _remove_empty_folders(self, folder: Path) -> None:
+        """Inbox subfolders are often named after a person (`inbox/Gonzalez, Maria/`): once
+        their last file is taken, they go too (never the inbox itself, nor a folder that
+        still holds anything)."""
+        inbox = self.layout.inbox.resolve()
+        current = folder.resolve()
+        while current != inbox and inbox in current.parents:
+            try:
+                current.rmdir()
+            except OSError:  # not empty (or already gone, or not ours to remove)
+                return
+            current = current.parent
 
     def take_chunks(
         self, chunks: Iterable[bytes], *, filename: str, hint: str | None

@@ -138,6 +138,11 @@ def register(app: typer.Typer) -> None:
         _setup_logging()
         ctx = open_context(data_dir, host=host, port=port, poll_seconds=poll, workers=workers)
         settings = ctx.settings
+        warn_loose_modes(settings)
+        if (problem := plain_http_problem(settings)) is not None:
+            ctx.close()
+            typer.echo(f"error: {problem}", err=True)
+            raise typer.Exit(2)
         url = f"http://{settings.host}:{settings.port}/"
         password = _first_coordinator(ctx)
         service = IngestService(ingest_config(settings))
@@ -279,15 +284,51 @@ def _serve(ctx: Context, url: str, stop: threading.Event) -> None:
         return
     import uvicorn
 
-    config = uvicorn.Config(
-        web.build_app(ctx),
-        host=ctx.settings.host,
-        port=ctx.settings.port,
-        log_level="warning",
-        access_log=False,
-    )
+    config = uvicorn_config(web.build_app(ctx), ctx.settings)
     typer.echo(f"review UI: {url}")
     uvicorn.Server(config).run()
+
+
+def uvicorn_config(app: Any, settings: Settings) -> Any:
+    """How the review UI is served: X-Forwarded-For/-Proto are believed only from the
+    proxies named in CREDFLOW_FORWARDED_ALLOW_IPS (none by default), so a client cannot
+    pick its own address to get around the sign-in limits."""
+    import uvicorn
+
+    proxies = settings.forwarded_allow_ips.strip()
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or "",
+    )
+
+
+LOOPBACK = ("127.", "::1", "localhost")
+
+
+def plain_http_problem(settings: Settings) -> str | None:
+    """Why serving on this address would send passwords and clinicians' data over plain
+    HTTP, or None. A non-loopback address needs a TLS-terminating proxy in front
+    (CREDFLOW_TLS_PROXY=true) or an https public URL."""
+    if settings.host.startswith(LOOPBACK) or settings.tls_proxy or settings.https:
+        return None
+    return (
+        f"refusing to serve {settings.host} over plain HTTP: put a reverse proxy that "
+        "terminates TLS in front, bind it to 127.0.0.1, and set CREDFLOW_TLS_PROXY=true and "
+        "CREDFLOW_PUBLIC_URL=https://... (see docs/larger-site.md)"
+    )
+
+
+def warn_loose_modes(settings: Settings) -> None:
+    """Say so when files of the data folder are readable by other local users."""
+    for path, mode in settings.loose_modes():
+        log.warning(
+            "%s is readable by other users (mode %o); run: chmod o-rwx %s", path, mode, path
+        )
 
 
 def _run_backfill(

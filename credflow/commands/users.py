@@ -162,16 +162,48 @@ def register(app: typer.Typer) -> None:
     @token_app.command("create")
     def create_token(
         name: Annotated[str, typer.Argument(help="The user the token acts as.")],
+        days: Annotated[
+            int | None,
+            typer.Option(help="Days until it stops working (default CREDFLOW_TOKEN_DAYS, 90)."),
+        ] = None,
+        read_only: Annotated[
+            bool, typer.Option("--read-only", help="It may read but change nothing.")
+        ] = False,
         data_dir: DataDir = None,
     ) -> None:
         """Print a new API token for the user (shown once; only its hash is kept)."""
 
         def change() -> None:
-            with _session(data_dir) as session:
-                token = auth.create_token(session, name, actor=ACTOR)
+            ctx = open_context(data_dir)
+            try:
+                valid = ctx.settings.token_days if days is None else days
+                with ctx.db.session() as session:
+                    token = auth.create_token(
+                        session, name, actor=ACTOR, days=valid, read_only=read_only
+                    )
+            finally:
+                ctx.close()
             typer.echo(token)
 
         _run(change)
+
+    @token_app.command("list")
+    def list_tokens(data_dir: DataDir = None) -> None:
+        """Every API token: whose, its scope, when made, last used and when it expires."""
+        with _session(data_dir) as session:
+            rows = auth.list_tokens(session)
+        table = Table("id", "user", "scope", "created", "last used", "expires")
+        day = "%Y-%m-%d"
+        for t in rows:
+            table.add_row(
+                str(t.id),
+                t.username,
+                "read-only" if t.read_only else "read-write",
+                t.created_at.strftime(day),
+                t.last_used_at.strftime(day) if t.last_used_at else "never",
+                t.expires_at.strftime(day) if t.expires_at else "never",
+            )
+        Console(width=120).print(table)
 
     @token_app.command("revoke")
     def revoke(
