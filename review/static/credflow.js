@@ -656,6 +656,19 @@
     }, seconds * 1000);
   }
 
+  /* -- provider suggestions follow the typed name and NPI (an htmx trigger filter would
+     need eval, which the Content-Security-Policy forbids) -- */
+  const fieldsPane = $("#fields");
+  if (fieldsPane) {
+    fieldsPane.addEventListener("change", (ev) => {
+      const name = ev.target && ev.target.name;
+      const suggestions = $("#provider-suggestions");
+      if (suggestions && (name === "person_name" || name === "npi")) {
+        suggestions.dispatchEvent(new CustomEvent("person-changed"));
+      }
+    });
+  }
+
   /* -- start -- */
   // boxes drawn by the server carry their place as data (no inline styles under the CSP)
   $$("[data-box]").forEach((el) => {

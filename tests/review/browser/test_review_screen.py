@@ -64,6 +64,11 @@ def test_review_a_scan_with_the_keyboard_then_a_click_and_approve(
     assert page.locator(f'tr[data-document-id="{doc_id}"]').count() == 1
 
     page.goto(f"{live_app.url}/review/{doc_id}")
+    # looking claims nothing: "Review this document" (focused on arrival) takes it
+    page.locator('[data-action="claim"]').wait_for()
+    assert active(page)["action"] == "claim"
+    page.keyboard.press("Enter")
+    page.locator('.review[data-editable="1"]').wait_for()
     image = page.locator('[data-role="page-image"]')
     image.wait_for()
     assert page.evaluate(
@@ -273,6 +278,12 @@ def test_two_coordinators_race_for_one_document(
         page.evaluate(f"() => {{ window.location.href = '/review/{doc_id}'; }}")
     for page in pages:
         page.wait_for_url(f"**/review/{doc_id}")
+        page.locator('[data-action="claim"]').wait_for()
+    # and both press "Review this document" at once
+    with pages[0].expect_navigation(), pages[1].expect_navigation():
+        for page in pages:
+            page.evaluate("() => document.querySelector('[data-action=claim]').click()")
+    for page in pages:
         page.locator(".review").wait_for()
 
     editable = [p.locator(".review").get_attribute("data-editable") == "1" for p in pages]
