@@ -598,7 +598,11 @@ def install(app: FastAPI, web: WebContext) -> None:
     ) -> Response:
         return _csv(flt, detail)
 
-    @api.get("/audit", response_model=None)
+    @api.get(
+        "/audit",
+        response_model=None,
+        responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    )
     def audit_json(
         flt: AuditFilter = Depends(audit_filter),
         limit: int = Query(100, ge=1, le=1000),

@@ -292,7 +292,7 @@ def install_error_contract(app: FastAPI) -> None:
 def _declare_errors(method: str, op: dict[str, Any]) -> None:
     params = op.get("parameters", [])
     codes = [401, 403]
-    if any(p.get("in") == "path" for p in params):
+    if any(p.get("in") == "path" or str(p.get("name", "")).endswith("_id") for p in params):
         codes.append(404)
     if method in ("post", "put", "patch", "delete"):
         codes += [404, 409]
