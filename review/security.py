@@ -196,21 +196,20 @@ class AuthBeforeBody:
     def _known(self, headers: Headers, cookie_session: dict[str, Any]) -> bool:
         header = headers.get("authorization")
         with self.state.db.sessions() as session:
+            found: object = None
             if header is not None:
                 scheme, _, token = header.strip().partition(" ")
-                found = scheme.lower() == "bearer" and auth.authenticate_token(
-                    session, token.strip()
-                )
-            else:
-                sid = cookie_session.get("sid")
-                found = isinstance(sid, str) and auth.resolve_session(
+                if scheme.lower() == "bearer":
+                    found = auth.authenticate_token(session, token.strip())
+            elif isinstance(sid := cookie_session.get("sid"), str):
+                found = auth.resolve_session(
                     session,
                     sid,
                     idle_seconds=self.state.session_idle,
                     max_age_seconds=self.state.session_max_age,
                 )
             session.commit()
-            return bool(found)
+            return found is not None
 
 
 def _record_refusal(db: Any, actor: str, method: str, path: str, code: int) -> None:
@@ -237,7 +236,7 @@ def install_api_docs(app: FastAPI, signed_in: Callable[..., Any]) -> None:
     """`/docs`: Swagger UI from the pinned copy in the `swagger-ui-bundle` package, served
     from this site to signed-in users; absent when that package is not installed."""
     try:
-        from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+        from swagger_ui_bundle import swagger_ui_path
     except ImportError:
         return
     app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")

@@ -293,11 +293,15 @@ def test_everyone_may_change_their_own_password(db: Database, tmp_path: Path) ->
     app = make_app(db, tmp_path)
     auditor = client_as(app, "auditor")
     wrong = post_json(
-        auditor, "/api/me/password", {"current_password": "nope", "new_password": "whatever 123 abc"}
+        auditor,
+        "/api/me/password",
+        {"current_password": "nope", "new_password": "whatever 123 abc"},
     )
     assert wrong.status_code == 403
     ok = post_json(
-        auditor, "/api/me/password", {"current_password": PASSWORD, "new_password": "whatever 123 abc"}
+        auditor,
+        "/api/me/password",
+        {"current_password": PASSWORD, "new_password": "whatever 123 abc"},
     )
     assert ok.status_code == 204
     assert auditor.get("/api/me").status_code == 200  # this session stays signed in
