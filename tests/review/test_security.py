@@ -34,7 +34,6 @@ from models import ApiToken, AuditEvent, Database, Document, Provider, StoreLayo
 from models.base import utcnow
 from review import auth
 from review.app import SESSION_COOKIE
-from tests.review.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.review.test_api_support import (
     PASSWORD,
     add_users,
@@ -94,24 +93,12 @@ def serving(app: FastAPI, config: Any = None) -> Iterator[str]:
         sock.close()
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():  # pragma: no cover - depends on the machine
-        pytest.skip(f"{CHROMIUM} is not installed")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
 # ---- 1: stored XSS through the inbox ------------------------------------------------------
 
 
 @pytest.mark.browser
 def test_01_an_html_file_from_the_inbox_runs_no_script_in_a_managers_browser(
-    db: Database, tmp_path: Path, chromium: Any
+    db: Database, tmp_path: Path, browser: Any
 ) -> None:
     app = _app(db, tmp_path)
     layout = StoreLayout(tmp_path)
@@ -121,7 +108,7 @@ def test_01_an_html_file_from_the_inbox_runs_no_script_in_a_managers_browser(
     doc_id = Intake(db, layout).take_file(dropped, hint=None, remove=True).document_id
 
     with serving(app) as url:
-        context = chromium.new_context(accept_downloads=True)
+        context = browser.new_context(accept_downloads=True)
         page = context.new_page()
         page.goto(f"{url}/login")
         page.fill("#username", "manager")
