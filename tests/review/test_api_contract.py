@@ -22,8 +22,8 @@ from credflow.settings import Settings
 from credflow.web import installed_plugins
 from models import Database, Provider, StoreLayout
 from review import auth
+from tests.review.live import serving
 from tests.review.test_api_support import add_users, make_app, seed_document
-from tests.review.test_security import serving
 
 schemathesis = pytest.importorskip("schemathesis")
 from schemathesis.checks import (  # noqa: E402

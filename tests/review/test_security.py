@@ -9,10 +9,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +30,7 @@ from models import ApiToken, AuditEvent, Database, Document, Provider, StoreLayo
 from models.base import utcnow
 from review import auth
 from review.app import SESSION_COOKIE
+from tests.review.live import serving
 from tests.review.test_api_support import (
     PASSWORD,
     add_users,
@@ -60,37 +57,6 @@ def _app(db: Database, data_dir: Path, **settings: Any) -> FastAPI:
     add_users(db)
     values = Settings(data_dir=data_dir, database_url=db.url, **settings)
     return make_app(db, data_dir, plugins=installed_plugins(), settings=values)
-
-
-@contextmanager
-def serving(app: FastAPI, config: Any = None) -> Iterator[str]:
-    """The app on a real uvicorn server on a free loopback port."""
-    import socket
-
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = config or uvicorn.Config(app, log_level="warning")
-    config.lifespan = "off"
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    try:
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 # ---- 1: stored XSS through the inbox ------------------------------------------------------

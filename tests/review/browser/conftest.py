@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
 from models import Database
+from tests.review.live import serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -47,16 +44,8 @@ class LiveApp:
     documents: dict[str, int] = field(default_factory=dict)
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterator[LiveApp]:
-    import uvicorn
 
     from credflow.context import open_context
     from credflow.web import build_app
@@ -84,26 +73,8 @@ def live_app(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iter
         assert outcome.status == "awaiting_review", outcome
         documents[name] = taken.document_id
 
-    app = build_app(ctx)
-    sock = _free_socket()
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        pytest.fail("the web app did not answer /healthz")
-    yield LiveApp(url, data_dir, ctx.db, documents)
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serving(build_app(ctx)) as url:
+        yield LiveApp(url, data_dir, ctx.db, documents)
     ctx.close()
 
 
