@@ -66,6 +66,12 @@ class Dashboard:
     people: list[tuple[int, str | None, str | None, tuple[str, ...], str]] = field(
         default_factory=list
     )
+    # rows per section when `sections` holds only the first ones (compliance.standing)
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def count(self, section: str) -> int:
+        """How many rows the section has (also when only its first rows are held)."""
+        return self.totals.get(section, len(self.sections.get(section, ())))
 
     def rows(self) -> Iterable[Row]:
         for key, _ in SECTIONS:
@@ -118,7 +124,12 @@ def dashboard_from_facts(
         levels[st.level.label] += 1
         board.people.append((p.id, p.department, p.staff_category, p.states, st.level.label))
         rules = version.rules_for(p.staff_category, p.states, p.department)
-        labels = {i.credential_id: i.label for i in st.items if i.credential_id is not None}
+        # the requirement a credential meets names it (not the check of its verification)
+        labels = {
+            i.credential_id: i.label
+            for i in st.items
+            if i.credential_id is not None and i.kind != "stale_verification"
+        }
         states = " ".join(p.states)
 
         def row(section: str, **kw: Any) -> Row:
@@ -138,7 +149,7 @@ def dashboard_from_facts(
                 section = "expiring_90"
             else:
                 continue
-            item = labels.get(cred.id) or _describe(cred.doc_type, cred.title, cred.jurisdiction)
+            item = labels.get(cred.id) or describe(cred.doc_type, cred.title, cred.jurisdiction)
             reason = f"expired on {exp.isoformat()}" if days < 0 else f"expires in {days} days"
             if cred.id not in labels:
                 reason += " (not required by the rules)"
@@ -166,7 +177,7 @@ def dashboard_from_facts(
     return board
 
 
-def _describe(doc_type: str, title: str | None, jurisdiction: str | None) -> str:
+def describe(doc_type: str, title: str | None, jurisdiction: str | None) -> str:
     text = DOC_LABELS.get(doc_type, doc_type)
     if title:
         text += f" – {title}"
