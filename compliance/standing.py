@@ -48,6 +48,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -101,6 +102,10 @@ class Standing:
     """One clinician's judgement under one rules version, as dates."""
 
     provider_id: int
+    name: str
+    active: bool
+    department: str | None
+    category: str | None
     states: str
     at_risk_from: date | None
     non_compliant_from: date | None
@@ -223,7 +228,7 @@ def judge(p: ProviderFacts, version: RequirementVersion) -> Standing:
         if exp is not None
     ]  # fmt: skip
     return Standing(
-        p.id, " " + " ".join(p.states) + " ",
+        p.id, p.name, p.active, p.department, p.staff_category, " " + " ".join(p.states) + " ",
         min((d for d in at_risk if d is not None), default=None),
         min((d for d in non_compliant if d is not None), default=None),
         short, tuple(expiries + rows),
@@ -327,6 +332,9 @@ def refresh(session: Session, version: RequirementVersion, provider_ids: Sequenc
             set_={
                 "rules_key": insert.excluded.rules_key,
                 "states": insert.excluded.states,
+                "active": insert.excluded.active,
+                "department": insert.excluded.department,
+                "category": insert.excluded.category,
                 "at_risk_from": insert.excluded.at_risk_from,
                 "non_compliant_from": insert.excluded.non_compliant_from,
                 "judged_at": insert.excluded.judged_at,
@@ -336,7 +344,7 @@ def refresh(session: Session, version: RequirementVersion, provider_ids: Sequenc
         ),
         [
             {"provider_id": st.provider_id, "rules_key": key, "stale": False,
-             "changes": seen.get(st.provider_id, 0), "states": st.states,
+             "changes": seen.get(st.provider_id, 0), **_who(st),
              "at_risk_from": st.at_risk_from, "non_compliant_from": st.non_compliant_from,
              "judged_at": now}
             for st in standings
@@ -346,7 +354,7 @@ def refresh(session: Session, version: RequirementVersion, provider_ids: Sequenc
         {"provider_id": st.provider_id, "seq": n, "kind": r.kind,
          "credential_id": r.credential_id, "doc_type": r.doc_type, "item": r.item, "due": r.due,
          "shows_from": r.shows_from, "required": r.required, "verified_on": r.verified_on,
-         "limit_days": r.limit_days}
+         "limit_days": r.limit_days, "name": st.name, **_who(st)}
         for st in standings for n, r in enumerate(st.items)
     ]  # fmt: skip
     if item_rows:
@@ -359,6 +367,12 @@ def refresh(session: Session, version: RequirementVersion, provider_ids: Sequenc
     if span_rows:
         conn.execute(SPANS.insert(), span_rows)
     return len(standings)
+
+
+def _who(st: Standing) -> dict[str, Any]:
+    """The clinician's values the filters select on."""
+    return {"active": st.active, "department": st.department, "category": st.category,
+            "states": st.states}  # fmt: skip
 
 
 def _pending_where(key: str) -> ColumnElement[bool]:
@@ -491,29 +505,24 @@ class Keeper:
 # --- reading: the dashboard from the kept rows ---------------------------------------
 
 
-def _name_order(session: Session) -> Any:
-    """Provider names in code point order, as Python sorts them."""
-    name = PROVIDERS.c.name
-    return name.collate("C") if session.connection().dialect.name == "postgresql" else name
-
-
-def _conditions(flt: ProviderFilter) -> list[ColumnElement[bool]]:
+def _conditions(table: Table, flt: ProviderFilter) -> list[ColumnElement[bool]]:
+    """The filter on the copied clinician columns of `table` (ITEMS or PC)."""
     out: list[ColumnElement[bool]] = []
     if flt.active_only:
-        out.append(PROVIDERS.c.active.is_(True))
+        out.append(table.c.active.is_(True))
     if flt.department:
-        out.append(PROVIDERS.c.department == flt.department)
+        out.append(table.c.department == flt.department)
     if flt.category:
-        out.append(PROVIDERS.c.staff_category == flt.category)
+        out.append(table.c.category == flt.category)
     if flt.state:
-        out.append(PC.c.states.like(f"% {flt.state.upper()} %"))
+        out.append(table.c.states.like(f"% {flt.state.upper()} %"))
     if flt.provider_ids is not None:
-        out.append(PROVIDERS.c.id.in_(flt.provider_ids))
+        out.append(table.c.provider_id.in_(flt.provider_ids))
     return out
 
 
 def _windows(on: date) -> dict[str, ColumnElement[bool]]:
-    """Each section's rows on `on`, as conditions the (kind, due/shows_from) indexes serve."""
+    """Each section's rows on `on`, as ranges of the (kind, active, due) index."""
     day = timedelta(days=1)
     kind, due, shows = ITEMS.c.kind, ITEMS.c.due, ITEMS.c.shows_from
     return {
@@ -536,10 +545,10 @@ def board(
     limit: int | None = None,
 ) -> Dashboard:
     """The dashboard for `on` from the kept rows: the levels, each section's size, and its
-    first `limit` rows (all with None), in the order `dashboard_from_facts` gives."""
+    first `limit` rows (all with None), in the order `dashboard_from_facts` gives.
+
+    No joins: the kept rows carry the clinician's name and filter values."""
     flt = flt or ProviderFilter()
-    conds = _conditions(flt)
-    joined = PC.join(PROVIDERS, PROVIDERS.c.id == PC.c.provider_id)
     short = exists().where(
         SPANS.c.provider_id == PC.c.provider_id,
         SPANS.c.starts <= on,
@@ -550,7 +559,7 @@ def board(
         (or_(PC.c.at_risk_from <= on, short), int(Level.AT_RISK)),
         else_=int(Level.COMPLIANT),
     ).label("level")
-    per = select(level).select_from(joined).where(*conds).subquery()
+    per = select(level).where(*_conditions(PC, flt)).subquery()
     counted: dict[int, int] = {
         int(lv): int(n)
         for lv, n in session.execute(select(per.c.level, func.count()).group_by(per.c.level))
@@ -559,28 +568,31 @@ def board(
     board = Dashboard(on=on, version=version.version, providers=sum(levels.values()))
     board.levels = levels
 
-    rows_from = ITEMS.join(PROVIDERS, PROVIDERS.c.id == ITEMS.c.provider_id).join(
-        PC, PC.c.provider_id == ITEMS.c.provider_id
-    )
-    due = func.coalesce(ITEMS.c.due, literal(on, ITEMS.c.due.type)).label("due")
+    conds = _conditions(ITEMS, flt)
+    # a stale verification without a committee date is judged on the day looked at
+    due = func.coalesce(ITEMS.c.due, literal(on, ITEMS.c.due.type)).label("sort_due")
     cols = (
-        ITEMS.c.kind, ITEMS.c.provider_id, PROVIDERS.c.name, PROVIDERS.c.department,
-        PROVIDERS.c.staff_category, PC.c.states, ITEMS.c.credential_id, ITEMS.c.doc_type,
-        ITEMS.c.item, due, ITEMS.c.required, ITEMS.c.verified_on, ITEMS.c.limit_days,
+        ITEMS.c.kind, ITEMS.c.provider_id, ITEMS.c.name, ITEMS.c.department, ITEMS.c.category,
+        ITEMS.c.states, ITEMS.c.credential_id, ITEMS.c.doc_type, ITEMS.c.item, ITEMS.c.due,
+        due, ITEMS.c.required, ITEMS.c.verified_on, ITEMS.c.limit_days,
     )  # fmt: skip
-    name = _name_order(session)
-    for key, where in _windows(on).items():
-        total = session.scalar(select(func.count()).select_from(rows_from).where(where, *conds))
-        board.totals[key] = int(total or 0)
-        if not total or limit == 0:
+    windows = _windows(on)
+    totals = union_all(*(
+        select(literal(key).label("section"), func.count().label("n")).where(where, *conds)
+        for key, where in windows.items()
+    )).subquery()  # fmt: skip
+    board.totals = {key: int(n) for key, n in session.execute(select(totals))}
+    for key, where in windows.items():
+        if not board.totals.get(key) or limit == 0:
             board.sections[key] = []
             continue
-        order = (ITEMS.c.item, ITEMS.c.provider_id, ITEMS.c.seq)
-        if key == "missing":
-            q = select(*cols).order_by(name, *order)
-        else:
-            q = select(*cols).order_by(due, name, *order)
-        q = q.select_from(rows_from).where(where, *conds)
+        tail = (ITEMS.c.name, ITEMS.c.item, ITEMS.c.provider_id, ITEMS.c.seq)
+        order = (
+            tail
+            if key == "missing"
+            else (ITEMS.c.due if key != "stale_verification" else due, *tail)
+        )
+        q = select(*cols).where(where, *conds).order_by(*order)
         if limit is not None:
             q = q.limit(limit)
         board.sections[key] = [_row(key, r, on) for r in session.execute(q)]
@@ -588,7 +600,7 @@ def board(
 
 
 def _row(section: str, r: Any, on: date) -> Row:
-    due: date | None = r.due
+    due: date | None = r.sort_due if r.kind == "stale" else r.due
     days = (due - on).days if due is not None else None
     if r.kind == "expiry":
         assert days is not None
@@ -611,7 +623,7 @@ def _row(section: str, r: Any, on: date) -> Row:
             else f"recredentialing due on {due.isoformat()}"
         )
     return Row(
-        section, r.provider_id, r.name, r.department, r.staff_category, r.states.strip(),
+        section, r.provider_id, r.name, r.department, r.category, r.states.strip(),
         r.credential_id, r.doc_type, r.item, due, days, reason,
     )  # fmt: skip
 

@@ -198,8 +198,8 @@ def update_provider(
         if old != new:
             changes[name] = [old, new]
             setattr(provider, name, new)
-    if changes.keys() & {"staff_category", "department", "states"}:
-        mark_stale(session, [provider.id])  # what the rules ask of them may differ now
+    if changes.keys() & {"staff_category", "department", "states", "active"}:
+        mark_stale(session, [provider.id])  # judged again (and filtered) with the new values
     if changes:
         record_event(session, actor=actor, action="provider.updated", entity_type="provider",
                      entity_id=provider.id, note="changed: " + ", ".join(sorted(changes)),

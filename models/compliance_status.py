@@ -43,6 +43,11 @@ class ProviderCompliance(Base):
     rules_key: Mapped[str] = mapped_column(String(80), default="")
     stale: Mapped[bool] = mapped_column(Boolean, default=True)
     changes: Mapped[int] = mapped_column(Integer, default=0)
+    # what the filters select on, copied from the provider when judged (an edit of them
+    # marks the row stale): the rows are read without a join
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    department: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(60))
     # states of practice as " CA NV " (the state filter is a LIKE on it)
     states: Mapped[str] = mapped_column(String(400), default=" ")
     at_risk_from: Mapped[date | None] = mapped_column(Date)
@@ -70,8 +75,9 @@ class ComplianceItem(Base):
 
     __tablename__ = "compliance_items"
     __table_args__ = (
-        Index("ix_compliance_items_kind_due", "kind", "due"),
-        Index("ix_compliance_items_kind_shows", "kind", "shows_from"),
+        # in the order a section lists its rows, so the first page reads no more than it shows
+        Index("ix_compliance_items_section", "kind", "active", "due", "name", "item"),
+        Index("ix_compliance_items_kind_shows", "kind", "active", "shows_from"),
     )
 
     provider_id: Mapped[int] = mapped_column(
@@ -94,6 +100,12 @@ class ComplianceItem(Base):
     # stale rows: when it was verified and how old a verification may be
     verified_on: Mapped[date | None] = mapped_column(Date)
     limit_days: Mapped[int | None] = mapped_column(Integer)
+    # the clinician, copied as in ProviderCompliance (and the name, to sort by)
+    name: Mapped[str] = mapped_column(LABEL_TYPE)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    department: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(60))
+    states: Mapped[str] = mapped_column(String(400), default=" ")
 
 
 class ComplianceMeta(Base):

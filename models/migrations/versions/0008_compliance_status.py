@@ -28,6 +28,9 @@ def upgrade() -> None:
     sa.Column('rules_key', sa.String(length=80), nullable=False),
     sa.Column('stale', sa.Boolean(), nullable=False),
     sa.Column('changes', sa.Integer(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('department', sa.String(length=200), nullable=True),
+    sa.Column('category', sa.String(length=60), nullable=True),
     sa.Column('states', sa.String(length=400), nullable=False),
     sa.Column('at_risk_from', sa.Date(), nullable=True),
     sa.Column('non_compliant_from', sa.Date(), nullable=True),
@@ -57,13 +60,18 @@ def upgrade() -> None:
     sa.Column('required', sa.Boolean(), nullable=False),
     sa.Column('verified_on', sa.Date(), nullable=True),
     sa.Column('limit_days', sa.Integer(), nullable=True),
+    sa.Column('name', LABEL, nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('department', sa.String(length=200), nullable=True),
+    sa.Column('category', sa.String(length=60), nullable=True),
+    sa.Column('states', sa.String(length=400), nullable=False),
     sa.ForeignKeyConstraint(['credential_id'], ['credentials.id'], name=op.f('fk_compliance_items_credential_id_credentials'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_compliance_items_provider_id_providers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('provider_id', 'seq', name=op.f('pk_compliance_items'))
     )
     op.create_index(op.f('ix_compliance_items_credential_id'), 'compliance_items', ['credential_id'], unique=False)
-    op.create_index('ix_compliance_items_kind_due', 'compliance_items', ['kind', 'due'], unique=False)
-    op.create_index('ix_compliance_items_kind_shows', 'compliance_items', ['kind', 'shows_from'], unique=False)
+    op.create_index('ix_compliance_items_section', 'compliance_items', ['kind', 'active', 'due', 'name', 'item'], unique=False)
+    op.create_index('ix_compliance_items_kind_shows', 'compliance_items', ['kind', 'active', 'shows_from'], unique=False)
     op.create_table('compliance_meta',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('rules_key', sa.String(length=80), nullable=False),
@@ -76,7 +84,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('compliance_meta')
     op.drop_index('ix_compliance_items_kind_shows', table_name='compliance_items')
-    op.drop_index('ix_compliance_items_kind_due', table_name='compliance_items')
+    op.drop_index('ix_compliance_items_section', table_name='compliance_items')
     op.drop_index(op.f('ix_compliance_items_credential_id'), table_name='compliance_items')
     op.drop_table('compliance_items')
     op.drop_index(op.f('ix_compliance_spans_provider_id'), table_name='compliance_spans')
