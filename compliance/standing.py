@@ -599,21 +599,30 @@ def board(
     return board
 
 
+def choices(session: Session) -> dict[str, list[str]]:
+    """Departments and categories for the filter drop-downs, from the kept rows' indexes."""
+    deps = session.scalars(select(PC.c.department).distinct().where(PC.c.department.is_not(None)))
+    cats = session.scalars(select(PC.c.category).distinct().where(PC.c.category.is_not(None)))
+    return {"departments": sorted(d for d in deps if d), "categories": sorted(c for c in cats if c)}
+
+
 def _row(section: str, r: Any, on: date) -> Row:
-    due: date | None = r.sort_due if r.kind == "stale" else r.due
+    (kind, pid, name, department, category, states, cid, doc_type, item, raw_due, sort_due,
+     required, verified_on, limit_days) = r  # fmt: skip
+    due: date | None = sort_due if kind == "stale" else raw_due
     days = (due - on).days if due is not None else None
-    if r.kind == "expiry":
+    if kind == "expiry":
         assert days is not None
         reason = f"expired on {due}" if days < 0 else f"expires in {days} days"
-        if not r.required:
+        if not required:
             reason += " (not required by the rules)"
-    elif r.kind == "missing":
+    elif kind == "missing":
         reason = "missing"
-    elif r.kind == "stale":
+    elif kind == "stale":
         assert due is not None
         reason = (
-            f"verified {r.verified_on.isoformat()}, {(due - r.verified_on).days} days before "
-            f"the committee date {due.isoformat()} (at most {r.limit_days} allowed)"
+            f"verified {verified_on}, {(due - verified_on).days} days before "
+            f"the committee date {due} (at most {limit_days} allowed)"
         )
     else:
         assert due is not None
@@ -623,8 +632,8 @@ def _row(section: str, r: Any, on: date) -> Row:
             else f"recredentialing due on {due.isoformat()}"
         )
     return Row(
-        section, r.provider_id, r.name, r.department, r.category, r.states.strip(),
-        r.credential_id, r.doc_type, r.item, due, days, reason,
+        section, pid, name, department, category, states.strip(), cid, doc_type, item, due,
+        days, reason,
     )  # fmt: skip
 
 

@@ -31,7 +31,13 @@ from sqlalchemy.orm import Session
 
 from compliance import deviations as dev
 from compliance import notify, standing, training
-from compliance.expirations import SECTIONS, Dashboard, build_dashboard, dashboard_csv, expiring
+from compliance.expirations import (
+    SECTIONS,
+    Dashboard,
+    build_dashboard,
+    dashboard_csv,
+    expiring_json,
+)
 from compliance.requirements import (
     DEFAULT_FILE,
     USPS,
@@ -272,16 +278,17 @@ def install(app: FastAPI, web: WebContext) -> None:
         return Filters(department or None, category or None,
                        (state or "").upper() or None, _parse_day(on))  # fmt: skip
 
-    def current_board(f: Filters, limit: int | None) -> Dashboard:
-        """From the kept judgement (a query), else judged in Python (a rules change being
-        applied, or a day under other rules than today's)."""
+    def current_board(f: Filters, limit: int | None) -> tuple[Dashboard, dict[str, list[str]]]:
+        """The board and the filters' choices: from the kept judgement (queries), else
+        judged in Python (a rules change being applied, a day under other rules)."""
         reqs = requirements()
         if keeper.ready(reqs, f.on):
             with db_session() as s:
-                return standing.board(s, reqs.version_on(f.on), f.on, f.provider_filter(),
-                                      limit=limit)  # fmt: skip
+                board = standing.board(s, reqs.version_on(f.on), f.on, f.provider_filter(),
+                                       limit=limit)  # fmt: skip
+                return board, {**standing.choices(s), "states": sorted(USPS)}
         with db_session() as s:
-            return boards.get(s, reqs, f.on).filtered(f.provider_filter())
+            return boards.get(s, reqs, f.on).filtered(f.provider_filter()), _choices(s)
 
     def page(request: Request, name: str, context: dict[str, Any], code: int = 200) -> Response:
         return templates.TemplateResponse(request, f"dashboard/{name}", context, status_code=code)
@@ -295,9 +302,7 @@ def install(app: FastAPI, web: WebContext) -> None:
     def dashboard(
         request: Request, user: User = staff_read, f: Filters = Depends(filters)
     ) -> Response:
-        board = current_board(f, ROWS_SHOWN)
-        with db_session() as s:
-            choices = _choices(s)
+        board, choices = current_board(f, ROWS_SHOWN)
         return page(request, "index.html", {
             "board": board, "sections": SECTIONS, "f": f, "choices": choices,
             "rows_shown": ROWS_SHOWN, "query": f.query(),
@@ -306,7 +311,7 @@ def install(app: FastAPI, web: WebContext) -> None:
 
     @pages.get("/export.csv")
     def export_csv(user: User = staff_read, f: Filters = Depends(filters)) -> Response:
-        board = current_board(f, None)
+        board, _ = current_board(f, None)
         name = f"credflow-expirations-{f.on.isoformat()}.csv"
         return Response(
             dashboard_csv(board), media_type="text/csv; charset=utf-8",
@@ -551,14 +556,13 @@ def install(app: FastAPI, web: WebContext) -> None:
         within_days: int = Query(30, ge=0, le=3650),
         active_only: bool = False,
         on: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Response:
         """Credentials that lapse within `within_days` days (from `on`, default today) or
         already have: provider_id, credential_id, doc_type, expiration_date, days_left..."""
         day = _parse_day(on)
         with db_session() as s:
-            items = expiring(s, day, within_days, active_only=active_only)
-        return {"on": day.isoformat(), "within_days": within_days,
-                "items": [i.to_json() for i in items]}  # fmt: skip
+            body = expiring_json(s, day, within_days, active_only=active_only)
+        return Response(body, media_type="application/json")
 
     @api.patch("/providers/{provider_id}")
     def api_patch_provider(

@@ -39,6 +39,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('provider_id', name=op.f('pk_provider_compliance'))
     )
     op.create_index('ix_provider_compliance_key_stale', 'provider_compliance', ['rules_key', 'stale'], unique=False)
+    op.create_index('ix_provider_compliance_department', 'provider_compliance', ['department'], unique=False)
+    op.create_index('ix_provider_compliance_category', 'provider_compliance', ['category'], unique=False)
     op.create_table('compliance_spans',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('provider_id', sa.Integer(), nullable=False),
@@ -70,8 +72,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('provider_id', 'seq', name=op.f('pk_compliance_items'))
     )
     op.create_index(op.f('ix_compliance_items_credential_id'), 'compliance_items', ['credential_id'], unique=False)
-    op.create_index('ix_compliance_items_section', 'compliance_items', ['kind', 'active', 'due', 'name', 'item'], unique=False)
-    op.create_index('ix_compliance_items_kind_shows', 'compliance_items', ['kind', 'active', 'shows_from'], unique=False)
+    op.create_index('ix_compliance_items_section', 'compliance_items', ['kind', 'active', 'due', 'name', 'item', 'provider_id', 'seq', 'department', 'category', 'states'], unique=False)
+    op.create_index('ix_compliance_items_shows', 'compliance_items', ['kind', 'active', 'shows_from', 'department', 'category', 'states'], unique=False)
     op.create_table('compliance_meta',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('rules_key', sa.String(length=80), nullable=False),
@@ -83,11 +85,13 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('compliance_meta')
-    op.drop_index('ix_compliance_items_kind_shows', table_name='compliance_items')
+    op.drop_index('ix_compliance_items_shows', table_name='compliance_items')
     op.drop_index('ix_compliance_items_section', table_name='compliance_items')
     op.drop_index(op.f('ix_compliance_items_credential_id'), table_name='compliance_items')
     op.drop_table('compliance_items')
     op.drop_index(op.f('ix_compliance_spans_provider_id'), table_name='compliance_spans')
     op.drop_table('compliance_spans')
+    op.drop_index('ix_provider_compliance_category', table_name='provider_compliance')
+    op.drop_index('ix_provider_compliance_department', table_name='provider_compliance')
     op.drop_index('ix_provider_compliance_key_stale', table_name='provider_compliance')
     op.drop_table('provider_compliance')
