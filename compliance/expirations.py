@@ -287,4 +287,5 @@ def expiring_json(
             pid, cid, doc_type, expires.isoformat(), days, "expired" if days < 0 else "expiring",
             jur, title, bool(active),
         ), strict=True)))  # fmt: skip
-    return json.dumps({"on": on.isoformat(), "within_days": within_days, "items": items})
+    body = {"on": on.isoformat(), "within_days": within_days, "items": items}
+    return json.dumps(body, separators=(",", ":"))

@@ -84,13 +84,26 @@ class ComplianceItem(Base):
         # with the filter values, so counts and filters are answered from the index alone
         Index(
             "ix_compliance_items_section",
-            "kind", "active", "due", "name", "item", "provider_id", "seq",
-            "department", "category", "states",
-        ),  # fmt: skip
+            "kind",
+            "active",
+            "due",
+            "name",
+            "item",
+            "provider_id",
+            "seq",
+            "department",
+            "category",
+            "states",
+        ),
         Index(
             "ix_compliance_items_shows",
-            "kind", "active", "shows_from", "department", "category", "states",
-        ),  # fmt: skip
+            "kind",
+            "active",
+            "shows_from",
+            "department",
+            "category",
+            "states",
+        ),
     )
 
     provider_id: Mapped[int] = mapped_column(
