@@ -391,6 +391,18 @@ def pending(session: Session, key: str, limit: int, after: int = 0) -> list[int]
     return list(session.scalars(q))
 
 
+def refresh_next(
+    session: Session, version: RequirementVersion, limit: int, after: int = 0
+) -> list[int]:
+    """Judge the next `limit` pending clinicians (ids above `after`); returns their ids.
+    The lock comes first, so two refreshers never pick the same clinicians."""
+    key = rules_key(version)
+    _lock(session, key)
+    ids = pending(session, key, limit, after)
+    refresh(session, version, ids)
+    return ids
+
+
 def pending_count(session: Session, key: str) -> int:
     """How many clinicians wait for a judgement: two index counts, no scan of the rows."""
     fresh = (
@@ -443,7 +455,7 @@ class Keeper:
             return True
         if waiting <= self.inline_limit:
             with self.db.session() as s:
-                refresh(s, version, pending(s, key, self.inline_limit))
+                refresh_next(s, version, self.inline_limit)
             return True
         self.start(requirements)
         return False
@@ -487,17 +499,17 @@ class Keeper:
         after = 0
         while True:
             with self.db.session() as s:
-                ids = pending(s, key, self.batch, after)
-                if not ids:
+                ids = refresh_next(s, version, self.batch, after)
+            if not ids:
+                if after == 0:
                     break
-                self.progress.done += refresh(s, version, ids)
+                after = 0  # once more from the start: clinicians marked stale meanwhile
+                continue
+            self.progress.done += len(ids)
             after = ids[-1]
             if report is not None:
                 report(self.progress)
             log.info("compliance: %d of %d clinicians judged", self.progress.done, total)
-        with self.db.session() as s:  # ids marked stale behind the cursor meanwhile
-            for ids in iter(lambda: pending(s, key, self.batch), []):
-                self.progress.done += refresh(s, version, ids)
         self.progress.running = False
         return self.progress.done
 
