@@ -5,14 +5,23 @@ Times the expirations dashboard (the query + judgement, the HTML page, the CSV a
 SMTP to a local aiosmtpd sink), then a second pass (the steady daily cost: nothing new),
 on SQLite and on a private PostgreSQL database (created and dropped here; never `test`).
 
+Then the pages after a restart: three times, a new process opens the database and the app
+and times the first dashboard page, its filters and /api/expiring (p95 of --requests each,
+the first request of the process included), beside a plain SELECT of the same rows (the
+floor); the median of the three runs is printed with the machine's load.
+
     .venv/bin/python bench/compliance.py [--providers 20000] [--per 10] [--db sqlite|postgres|both]
+        [--no-notify] [--requests 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,14 +31,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from compliance import notify  # noqa: E402
+from compliance import notify, standing  # noqa: E402
 from compliance.expirations import build_dashboard, dashboard_csv  # noqa: E402
 from compliance.requirements import load_requirements  # noqa: E402
+from compliance.status import ProviderFilter  # noqa: E402
 from compliance.web_dashboard import install  # noqa: E402
 from credflow.settings import Settings  # noqa: E402
 from models import Credential, Database, Provider, StoreLayout, User  # noqa: E402
@@ -130,7 +140,9 @@ def timed(label: str, fn: Any, results: dict[str, float]) -> Any:
     return out
 
 
-def run(url: str, name: str, providers: int, per: int, workdir: Path) -> None:
+def run(
+    url: str, name: str, providers: int, per: int, workdir: Path, requests: int, mail: bool
+) -> None:
     print(f"\n== {name}: {providers} providers", flush=True)
     db = Database(url)
     db.upgrade()
@@ -147,26 +159,24 @@ def run(url: str, name: str, providers: int, per: int, workdir: Path) -> None:
         with db.session() as s:
             return build_dashboard(s, reqs, TODAY)
 
-    b = timed("dashboard: load + judge all", board, results)
+    b = timed("dashboard: load + judge all (Python)", board, results)
     print("  sections: " + ", ".join(f"{k} {len(v)}" for k, v in b.sections.items()))
     timed("dashboard: CSV of all sections", lambda: dashboard_csv(b), results)
-
-    from fastapi.testclient import TestClient
+    keeper = standing.Keeper(db)
+    timed("kept judgement: judge everyone, write rows", lambda: keeper.rebuild(reqs), results)
+    if not db.is_sqlite:
+        with db.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
 
     from review import auth
-    from review.app import create_app
 
     with db.session() as s:
         auth.create_user(s, "coord", "bench-password-1", "coordinator")
-    app = create_app(db, StoreLayout(workdir), secret_key="bench-" + "x" * 30, plugins=[install],
-                     settings=Settings(data_dir=workdir))  # fmt: skip
-    client = TestClient(app)
-    page = client.get("/login")
-    import re
-
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    client.post("/login", data={"username": "coord", "password": "bench-password-1",
-                                "csrf_token": token.group(1) if token else ""})  # fmt: skip
+    restarts(url, workdir, requests)
+    if not mail:
+        db.dispose()
+        return
+    client = signed_in(db, workdir)
     r = timed("GET /compliance (HTML page, cold)", lambda: client.get(f"/compliance?on={TODAY}"),
               results)  # fmt: skip
     assert r.status_code == 200, r.status_code
@@ -211,6 +221,125 @@ def run(url: str, name: str, providers: int, per: int, workdir: Path) -> None:
         db.dispose()
 
 
+def signed_in(db: Database, workdir: Path) -> Any:
+    """The real app (review + compliance plugin) with a coordinator signed in."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from review.app import create_app
+
+    app = create_app(db, StoreLayout(workdir), secret_key="bench-" + "x" * 30, plugins=[install],
+                     settings=Settings(data_dir=workdir))  # fmt: skip
+    client = TestClient(app)
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    client.post("/login", data={"username": "coord", "password": "bench-password-1",
+                                "csrf_token": token.group(1) if token else ""})  # fmt: skip
+    return client
+
+
+# what is timed after a restart: the first page, its filters, the API
+PAGES: dict[str, tuple[str, ProviderFilter | None]] = {
+    "GET /compliance": ("", ProviderFilter()),
+    "  ?department=ICU": ("&department=ICU", ProviderFilter(department="ICU")),
+    "  ?category=registered_nurse": (
+        "&category=registered_nurse", ProviderFilter(category="registered_nurse")),
+    "  ?state=CA": ("&state=CA", ProviderFilter(state="CA")),
+    "  ?department=ICU&state=CA": (
+        "&department=ICU&state=CA", ProviderFilter(department="ICU", state="CA")),
+    "GET /api/expiring?within_days=90": ("", None),
+    "GET /api/expiring?within_days=30": ("", None),
+}  # fmt: skip
+
+
+def p95(times: list[float]) -> float:
+    return statistics.quantiles(times, n=20, method="inclusive")[-1]
+
+
+def floor_rows(db: Database, label: str, flt: ProviderFilter | None) -> int:
+    """A plain SELECT of the rows the page or API shows (no sort, count, judgement, HTML
+    or JSON): the first 300 of each section's kept rows, or the credentials expiring."""
+    with db.engine.connect() as conn:
+        if flt is None:
+            days = 90 if "90" in label else 30
+            c = Credential.__table__.c
+            rows = conn.execute(
+                select(c.id, c.provider_id, c.doc_type, c.expiration_date, c.jurisdiction,
+                       c.credential_title, Provider.__table__.c.active)
+                .join_from(Credential.__table__, Provider.__table__)
+                .where(c.expiration_date <= TODAY + timedelta(days=days))
+            ).all()  # fmt: skip
+            return len(rows)
+        it = standing.ITEMS
+        n = 0
+        conds = standing._conditions(it, flt)
+        for where in standing._windows(TODAY).values():
+            q = (
+                select(it.c.provider_id, it.c.name, it.c.department, it.c.category,
+                       it.c.states, it.c.credential_id, it.c.doc_type, it.c.item, it.c.due)
+                .where(where, *conds).limit(300)
+            )  # fmt: skip
+            n += len(conn.execute(q).all())
+        return n
+
+
+def measure(url: str, workdir: Path, requests: int) -> dict[str, Any]:
+    """In a new process: open the database and the app as a restart does, then time each
+    page `requests` times (the first request of the process is the first page's first)."""
+    started = time.perf_counter()
+    db = Database(url)
+    db.upgrade()
+    client = signed_in(db, workdir)
+    out: dict[str, Any] = {"start": time.perf_counter() - started, "load": os.getloadavg()[0]}
+    with db.session() as s:
+        key = standing.rules_key(load_requirements().version_on(datetime.now(UTC).date()))
+        out["pending"] = standing.pending_count(s, key)
+    for label, (extra, flt) in PAGES.items():
+        if flt is None:
+            days = 90 if "90" in label else 30
+            path = f"/api/expiring?within_days={days}&on={TODAY}"
+        else:
+            path = f"/compliance?on={TODAY}{extra}"
+        times, floors = [], []
+        for _ in range(requests):
+            t = time.perf_counter()
+            r = client.get(path)
+            times.append(time.perf_counter() - t)
+            assert r.status_code == 200, (path, r.status_code)
+            t = time.perf_counter()
+            rows = floor_rows(db, label, flt)
+            floors.append(time.perf_counter() - t)
+        out[label] = {"first": times[0], "p95": p95(times), "floor": p95(floors), "rows": rows}
+    db.dispose()
+    return out
+
+
+def restarts(url: str, workdir: Path, requests: int, runs: int = 3) -> None:
+    """Three new processes, one after the other; the median of each figure."""
+    print(f"  after a restart (new process), p95 of {requests} requests, median of {runs} runs:")
+    got = []
+    for _ in range(runs):
+        proc = subprocess.run(
+            [sys.executable, __file__, "--measure", url, "--workdir", str(workdir),
+             "--requests", str(requests)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr[-3000:])
+        got.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    loads = ", ".join(f"{g['load']:.2f}" for g in got)
+    print(f"    load (1 min) at each run: {loads}; clinicians waiting for a judgement: "
+          f"{max(g['pending'] for g in got)}")  # fmt: skip
+    print(f"    process start + migrate check + sign-in: "
+          f"{statistics.median(g['start'] for g in got) * 1000:.0f} ms")  # fmt: skip
+    print(f"    {'':36s} {'first':>8s} {'p95':>8s} {'floor p95':>10s} {'rows':>7s}")
+    for label in PAGES:
+        med = {k: statistics.median(g[label][k] for g in got) for k in ("first", "p95", "floor")}
+        print(f"    {label:36s} {med['first'] * 1000:6.0f}ms {med['p95'] * 1000:6.0f}ms "
+              f"{med['floor'] * 1000:8.0f}ms {got[0][label]['rows']:7d}", flush=True)  # fmt: skip
+
+
 def wait_for_port(port: int, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -226,11 +355,20 @@ def main() -> None:
     ap.add_argument("--providers", type=int, default=20_000)
     ap.add_argument("--per", type=int, default=10, help="credentials per provider")
     ap.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    ap.add_argument("--requests", type=int, default=20, help="requests per page after restart")
+    ap.add_argument("--no-notify", action="store_true", help="skip the notification passes")
+    ap.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
+    ap.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.workdir, args.requests)))
+        return
+    mail = not args.no_notify
     with tempfile.TemporaryDirectory(prefix="credflow-bench-") as tmp:
         work = Path(tmp)
         if args.db in ("sqlite", "both"):
-            run(f"sqlite:///{work / 'bench.db'}", "SQLite", args.providers, args.per, work)
+            run(f"sqlite:///{work / 'bench.db'}", "SQLite", args.providers, args.per, work,
+                args.requests, mail)  # fmt: skip
         if args.db in ("postgres", "both"):
             name = f"credflow_bench_{uuid.uuid4().hex[:8]}"
             admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -238,7 +376,7 @@ def main() -> None:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
             try:
                 run(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", "PostgreSQL", args.providers,
-                    args.per, work / "pg")  # fmt: skip
+                    args.per, work / "pg", args.requests, mail)  # fmt: skip
             finally:
                 with admin.connect() as conn:
                     conn.execute(text(

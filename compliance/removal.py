@@ -50,6 +50,7 @@ from models import (
     StoreLayout,
     record_event,
 )
+from models.compliance_status import mark_stale
 from models.records import ReferenceRequest, RetentionHold
 
 log = logging.getLogger(__name__)
@@ -278,6 +279,7 @@ def remove_document(
     cred_ids = [cid for cid, _ in cred_rows]
     details = _delete_details(session, document_ids=[doc.id], credential_ids=cred_ids)
     _delete_rows(session, Credential.__table__, cred_ids, touched)
+    mark_stale(session, provider_ids)  # their compliance is judged again without it
     _remove_document_rows(session, [doc.id], touched)
     event = record_event(
         session,
@@ -356,6 +358,9 @@ def remove_provider(
     details = _delete_details(
         session, document_ids=live_ids, credential_ids=cred_ids, provider_ids=[provider_id]
     )
+    # other clinicians whose credentials cite these documents are judged again
+    mark_stale(session, session.scalars(select(Credential.provider_id).where(
+        Credential.id.in_(cred_ids), Credential.provider_id != provider_id)))  # fmt: skip
     _delete_rows(session, Credential.__table__, cred_ids, touched)
     _remove_document_rows(session, live_ids, touched)
     # everything else that points at the provider; documents were unlinked above

@@ -30,8 +30,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from compliance import deviations as dev
-from compliance import notify, training
-from compliance.expirations import SECTIONS, Dashboard, build_dashboard, dashboard_csv, expiring
+from compliance import notify, standing, training
+from compliance.expirations import (
+    SECTIONS,
+    Dashboard,
+    build_dashboard,
+    dashboard_csv,
+    expiring_json,
+)
 from compliance.requirements import (
     DEFAULT_FILE,
     USPS,
@@ -50,6 +56,7 @@ from compliance.status import (
 )
 from models import Credential, Provider, Role, User, record_event
 from models.compliance import CommitteeDecision
+from models.compliance_status import mark_stale
 
 if TYPE_CHECKING:
     from review.plugins import WebContext  # the contract only; compliance imports no review code
@@ -197,6 +204,8 @@ def update_provider(
         if old != new:
             changes[name] = [old, new]
             setattr(provider, name, new)
+    if changes.keys() & {"staff_category", "department", "states", "active"}:
+        mark_stale(session, [provider.id])  # judged again (and filtered) with the new values
     if changes:
         record_event(session, actor=actor, action="provider.updated", entity_type="provider",
                      entity_id=provider.id, note="changed: " + ", ".join(sorted(changes)),
@@ -237,6 +246,7 @@ def install(app: FastAPI, web: WebContext) -> None:
     settings = web.settings
     rules = RulesCache(getattr(settings, "requirements_file", None))
     boards = BoardCache()
+    keeper = standing.Keeper(web.db)
     # the last what-if report (judging everyone twice), kept like the board
     what_ifs: dict[tuple[Any, ...], tuple[float, WhatIfReport]] = {}
     web.add_templates(TEMPLATES)
@@ -268,6 +278,18 @@ def install(app: FastAPI, web: WebContext) -> None:
         return Filters(department or None, category or None,
                        (state or "").upper() or None, _parse_day(on))  # fmt: skip
 
+    def current_board(f: Filters, limit: int | None) -> tuple[Dashboard, dict[str, list[str]]]:
+        """The board and the filters' choices: from the kept judgement (queries), else
+        judged in Python (a rules change being applied, a day under other rules)."""
+        reqs = requirements()
+        if keeper.ready(reqs, f.on):
+            with db_session() as s:
+                board = standing.board(s, reqs.version_on(f.on), f.on, f.provider_filter(),
+                                       limit=limit)  # fmt: skip
+                return board, {**standing.choices(s), "states": sorted(USPS)}
+        with db_session() as s:
+            return boards.get(s, reqs, f.on).filtered(f.provider_filter()), _choices(s)
+
     def page(request: Request, name: str, context: dict[str, Any], code: int = 200) -> Response:
         return templates.TemplateResponse(request, f"dashboard/{name}", context, status_code=code)
 
@@ -280,18 +302,16 @@ def install(app: FastAPI, web: WebContext) -> None:
     def dashboard(
         request: Request, user: User = staff_read, f: Filters = Depends(filters)
     ) -> Response:
-        with db_session() as s:
-            board = boards.get(s, requirements(), f.on).filtered(f.provider_filter())
-            choices = _choices(s)
+        board, choices = current_board(f, ROWS_SHOWN)
         return page(request, "index.html", {
             "board": board, "sections": SECTIONS, "f": f, "choices": choices,
             "rows_shown": ROWS_SHOWN, "query": f.query(),
+            "refreshing": keeper.progress if keeper.progress.running else None,
         })  # fmt: skip
 
     @pages.get("/export.csv")
     def export_csv(user: User = staff_read, f: Filters = Depends(filters)) -> Response:
-        with db_session() as s:
-            board = boards.get(s, requirements(), f.on).filtered(f.provider_filter())
+        board, _ = current_board(f, None)
         name = f"credflow-expirations-{f.on.isoformat()}.csv"
         return Response(
             dashboard_csv(board), media_type="text/csv; charset=utf-8",
@@ -378,7 +398,7 @@ def install(app: FastAPI, web: WebContext) -> None:
             row = CommitteeDecision(provider_id=provider_id, decided_on=day, decision=decision,
                                     note=note.strip() or None, recorded_by_id=user.id)  # fmt: skip
             s.add(row)
-            s.flush()
+            mark_stale(s, [provider_id])  # a new recredentialing cycle
             record_event(s, actor=user.username, action="committee.decision",
                          entity_type="provider", entity_id=provider_id,
                          note=f"{decision} on {day.isoformat()}")  # fmt: skip
@@ -536,14 +556,13 @@ def install(app: FastAPI, web: WebContext) -> None:
         within_days: int = Query(30, ge=0, le=3650),
         active_only: bool = False,
         on: date | None = None,
-    ) -> dict[str, Any]:
+    ) -> Response:
         """Credentials that lapse within `within_days` days (from `on`, default today) or
         already have: provider_id, credential_id, doc_type, expiration_date, days_left..."""
         day = on or datetime.now(UTC).date()
         with db_session() as s:
-            items = expiring(s, day, within_days, active_only=active_only)
-        return {"on": day.isoformat(), "within_days": within_days,
-                "items": [i.to_json() for i in items]}  # fmt: skip
+            body = expiring_json(s, day, within_days, active_only=active_only)
+        return Response(body, media_type="application/json")
 
     @api.patch("/providers/{provider_id}")
     def api_patch_provider(

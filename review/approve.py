@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from models import Credential, Document, DocumentField, DocumentStatus, Provider, User, record_event
 from models.base import utcnow
+from models.compliance_status import mark_stale
 from models.credential import CREDENTIAL_FIELDS
 from models.spec import (
     DATE_FIELDS,
@@ -328,6 +329,8 @@ def approve_document(
             provider_id=provider.id,
             document_id=doc.id,
         )
+
+    mark_stale(session, [provider.id])  # the compliance judgement counts the new credential
 
     # the machine's proposals against the person's decisions, field by field
     proposed = {

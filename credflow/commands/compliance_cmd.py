@@ -1,5 +1,5 @@
 """`credflow notify` (one compliance pass) and `credflow compliance ...` (rules, status,
-what-if, expirations CSV)."""
+what-if, expirations CSV, refresh of the kept judgement)."""
 
 from __future__ import annotations
 
@@ -203,3 +203,27 @@ def register(app: typer.Typer) -> None:
         finally:
             ctx.close()
         sys.stdout.write(dashboard_csv(board))
+
+    @group.command("refresh")
+    def refresh_cmd(data_dir: DataDir = None) -> None:
+        """Judge every clinician whose kept compliance judgement is missing or out of date
+        (after a rules change, or a bulk load); the dashboard then answers from it."""
+        from rich.progress import Progress
+
+        from compliance.requirements import load_requirements
+        from compliance.standing import Keeper
+        from compliance.standing import Progress as Judged
+
+        ctx = open_context(data_dir)
+        try:
+            keeper = Keeper(ctx.db)
+            with Progress() as bar:
+                task = bar.add_task("judging clinicians", total=None)
+
+                def report(p: Judged) -> None:
+                    bar.update(task, completed=p.done, total=p.total)
+
+                done = keeper.rebuild(load_requirements(ctx.settings.requirements_file), report)
+        finally:
+            ctx.close()
+        typer.echo(f"{done} clinicians judged")

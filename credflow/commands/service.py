@@ -114,6 +114,26 @@ def _compliance_hook(ctx: Context, stop: threading.Event) -> threading.Thread | 
     return thread
 
 
+def _compliance_refresh(ctx: Context) -> threading.Thread | None:
+    """At start, judge whoever the kept compliance judgement lacks (after a rules change
+    or an upgrade) in the background, so the dashboard soon answers from it."""
+    try:
+        from compliance.requirements import load_requirements
+        from compliance.standing import Keeper
+    except ImportError:
+        return None
+
+    def work() -> None:
+        try:
+            Keeper(ctx.db).rebuild(load_requirements(ctx.settings.requirements_file))
+        except Exception:
+            log.exception("judging clinicians at start failed; the dashboard starts it again")
+
+    thread = threading.Thread(target=work, name="compliance-refresh", daemon=True)
+    thread.start()
+    return thread
+
+
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
@@ -149,6 +169,7 @@ def register(app: typer.Typer) -> None:
         service.start()
         stop = threading.Event()
         _compliance_hook(ctx, stop)
+        _compliance_refresh(ctx)
         typer.echo(
             f"inbox: {settings.inbox_dir.resolve()}  (drop PDF, PNG, JPEG or TIFF files here)"
         )
