@@ -1,5 +1,8 @@
-"""Celery for larger sites: the same `process_document` task, run by `credflow worker` on
+"""Celery for larger sites: the same `process_documents` task, run by `credflow worker` on
 any number of machines that share the database (PostgreSQL) and the document store.
+
+A task reads its message's document together with a fair share of the documents waiting
+after it (`waiting_batch`), so scanned pages share tesseract runs as in the local pool.
 
 Messages are acknowledged late (a worker killed mid-task leaves its message to be
 delivered again) and the task is idempotent (a lease claim guards it). The database stays
@@ -17,8 +20,10 @@ from typing import Any
 
 from celery import Celery, signals
 
-from ingest.pool import prepare_worker_process, warm_up
-from ingest.tasks import ProcessOptions, process_document
+from ingest import leases
+from ingest.dispatch import waiting_batch
+from ingest.pool import BATCH_DOCS, prepare_worker_process, warm_up
+from ingest.tasks import ProcessOptions, process_documents
 from models import Database, StoreLayout
 
 log = logging.getLogger(__name__)
@@ -71,7 +76,7 @@ def _child_init(**_: Any) -> None:
         return
     prepare_worker_process(_setup.memory_mb)
     _state.clear()
-    warm_up()
+    warm_up(_setup.options.ocr_engine)
 
 
 def _worker_state() -> tuple[Database, StoreLayout, ProcessOptions]:
@@ -84,8 +89,14 @@ def _worker_state() -> tuple[Database, StoreLayout, ProcessOptions]:
 
 
 def _process(doc_id: int) -> str | None:
+    """Read the message's document and a fair share of those waiting after it, as a local
+    worker does; the message is acknowledged (late) once all of them are recorded."""
     db, layout, options = _worker_state()
-    return process_document(db, layout, int(doc_id), options).status
+    batch = waiting_batch(db, int(doc_id), max_attempts=options.max_attempts, batch_docs=BATCH_DOCS)
+    if "owner" not in _state:
+        _state["owner"] = leases.owner_id()
+    outcomes = process_documents(db, layout, batch, options, owner=_state["owner"])
+    return outcomes[0].status
 
 
 class CelerySender:

@@ -13,7 +13,7 @@ once.
 
 Each worker process sets `OMP_THREAD_LIMIT=1` before tesseract runs, limits its own
 memory (RLIMIT_AS, inherited by tesseract), dies with its parent (PR_SET_PDEATHSIG), and
-loads the reading pipeline once.
+loads the reading pipeline once, tesseract's model included (`extract.engine`).
 """
 
 from __future__ import annotations
@@ -75,10 +75,15 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def warm_up() -> None:
-    """Load the reading pipeline (spaCy, patterns, gazetteers) before the first document."""
+def warm_up(ocr_engine: str = "auto") -> None:
+    """Load the reading pipeline (tesseract's model, spaCy, patterns, gazetteers) before
+    the first document."""
+    from extract import engine
     from extract.fields import extract_fields
-    from extract.types import Page, Word
+    from extract.types import Page, ReadOptions, Word
+
+    engine.configure(engine.parse_name(ocr_engine))
+    engine.get().warm(ReadOptions().language)
 
     words = [
         "STATE",
@@ -108,7 +113,7 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
     )
     db = Database(config.db_url)
     layout = StoreLayout(config.data_dir)
-    warm_up()
+    warm_up(config.options.ocr_engine)
     owner = leases.owner_id()
     conn.send(("ready", owner))
     while True:
