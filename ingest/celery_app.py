@@ -48,8 +48,30 @@ def make_celery(broker_url: str, queue: str = "credflow") -> Celery:
         # an unacknowledged message comes back after this long (the lease decides anyway)
         broker_transport_options={"visibility_timeout": 3600},
     )
-    app.task(name=TASK_NAME, acks_late=True, ignore_result=True)(_process)
+    app.task(name=TASK_NAME, acks_late=True, ignore_result=True, bind=True)(_process)
     return app
+
+
+def readers_seen(app: Celery, owner: str, ttl: float) -> int:
+    """Say this worker process reads from the app's queue; how many did so within `ttl`.
+
+    A Redis sorted set per queue (owner -> last seen), so a task can take a fair share
+    of what waits even before the other workers have claimed anything; 1 if Redis
+    cannot say.
+    """
+    key = f"credflow:readers:{app.conf.task_default_queue}"
+    t = time.time()
+    try:
+        with app.connection_for_write() as conn:
+            pipe = conn.default_channel.client.pipeline()
+            pipe.zadd(key, {owner: t})
+            pipe.zremrangebyscore(key, 0, t - ttl)
+            pipe.zcard(key)
+            pipe.expire(key, int(ttl) + 1)
+            return max(1, int(pipe.execute()[2]))
+    except Exception:
+        log.warning("could not count this queue's readers; reading one document at a time")
+        return 1
 
 
 @dataclass(frozen=True)
@@ -58,6 +80,7 @@ class WorkerSetup:
     data_dir: Path
     options: ProcessOptions
     memory_mb: int
+    app: Celery | None = None  # the app the worker runs (its queue's readers are counted)
 
 
 _setup: WorkerSetup | None = None
@@ -77,6 +100,9 @@ def _child_init(**_: Any) -> None:
     prepare_worker_process(_setup.memory_mb)
     _state.clear()
     warm_up(_setup.options.ocr_engine)
+    _state["owner"] = leases.owner_id()
+    if _setup.app is not None:  # counted among the readers before its first message
+        readers_seen(_setup.app, _state["owner"], _setup.options.lease_seconds)
 
 
 def _worker_state() -> tuple[Database, StoreLayout, ProcessOptions]:
@@ -88,13 +114,20 @@ def _worker_state() -> tuple[Database, StoreLayout, ProcessOptions]:
     return _state["db"], _state["layout"], _setup.options
 
 
-def _process(doc_id: int) -> str | None:
+def _process(task: Any, doc_id: int) -> str | None:
     """Read the message's document and a fair share of those waiting after it, as a local
     worker does; the message is acknowledged (late) once all of them are recorded."""
     db, layout, options = _worker_state()
-    batch = waiting_batch(db, int(doc_id), max_attempts=options.max_attempts, batch_docs=BATCH_DOCS)
     if "owner" not in _state:
         _state["owner"] = leases.owner_id()
+    readers = readers_seen(task.app, _state["owner"], options.lease_seconds)
+    batch = waiting_batch(
+        db,
+        int(doc_id),
+        max_attempts=options.max_attempts,
+        batch_docs=BATCH_DOCS,
+        readers=readers,
+    )
     outcomes = process_documents(db, layout, batch, options, owner=_state["owner"])
     return outcomes[0].status
 

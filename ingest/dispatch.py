@@ -31,21 +31,24 @@ class Backend(Protocol):
     def known(self) -> set[int]: ...
 
 
-def waiting_batch(db: Database, first: int, *, max_attempts: int, batch_docs: int) -> list[int]:
+def waiting_batch(
+    db: Database, first: int, *, max_attempts: int, batch_docs: int, readers: int = 1
+) -> list[int]:
     """`first` and, when more documents wait, a fair share of them to read in one go.
 
     How a Celery task reads like a local worker: its scanned pages share tesseract runs
     with those of the documents after it. The share is what waits divided among the
-    readers busy now (lease owners) and this one, so the workers finish together; each
-    document is still claimed with its own lease (one taken by another reader meanwhile
-    is skipped), and its own message, when it comes, finds it done.
+    readers (`readers` known to the queue, at least those holding leases now and this
+    one), so the workers finish together; each document is still claimed with its own
+    lease (one taken by another reader meanwhile is skipped), and its own message, when
+    it comes, finds it done.
     """
     if batch_docs <= 1:
         return [first]
     ready = (Document.status == DocumentStatus.RECEIVED) & (Document.attempts < max_attempts)
     with db.session() as s:
         waiting = int(s.scalar(select(func.count()).select_from(Document).where(ready)) or 0)
-        readers = int(
+        busy = int(
             s.scalar(
                 select(func.count(distinct(Document.lease_owner))).where(
                     Document.status == DocumentStatus.PROCESSING,
@@ -54,7 +57,7 @@ def waiting_batch(db: Database, first: int, *, max_attempts: int, batch_docs: in
             )
             or 0
         )
-        share = min(batch_docs, -(-waiting // (readers + 1)))
+        share = min(batch_docs, -(-waiting // max(readers, busy + 1)))
         others = s.scalars(
             select(Document.id)
             .where(ready, Document.id != first)

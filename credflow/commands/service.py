@@ -183,17 +183,18 @@ def register(app: typer.Typer) -> None:
 
         ctx = open_context(data_dir)
         settings = ctx.settings
+        ctx.close()
+        typer.echo(ocr_engine_line(settings))
+        celery = make_celery(settings.broker_url, settings.celery_queue)
         configure_worker(
             WorkerSetup(
                 settings.db_url,
                 settings.data_dir,
                 process_options(settings),
                 settings.worker_memory_mb,
+                celery,
             )
         )
-        ctx.close()
-        typer.echo(ocr_engine_line(settings))
-        celery = make_celery(settings.broker_url, settings.celery_queue)
         celery.worker_main(
             [
                 "worker",

@@ -84,7 +84,7 @@ def test_both_engines_see_the_same_orientation(name: str) -> None:
 def test_pages_and_fields_are_the_same_whichever_engine_reads(use_engine: object) -> None:
     def read(name: engine.EngineName) -> list[tuple[list[Page], object]]:
         engine.configure(name)
-        out = []
+        out: list[tuple[list[Page], object]] = []
         for path in (_pages()[0], _pages()[-1]):  # a scan, an upside-down page
             pages = read_pages(path)
             out.append((pages, extract_fields(pages)))
