@@ -3,7 +3,7 @@
 Prints, for each of `--runs` runs on this machine, and then the median of the runs:
   - scanned pages per second through each way credflow reads, divided by the tesseract
     CLI's rate on the same page files (one process per core, OMP_THREAD_LIMIT=1, TSV
-    out) measured just before and just after that path, so a change in the machine's
+    out) measured just before and just after the paths, so a change in the machine's
     load hits both (target >= 1.0, aim 1.2):
       inbox     drop into a running `credflow run` service (SQLite, local worker pool),
                 from the drop to the last document read;
@@ -301,30 +301,31 @@ Sets = dict[str, tuple[list[Path], list[Path], int]]  # files, the CLI's images,
 
 
 def one_run(args: argparse.Namespace, sets: Sets) -> dict[str, float]:
-    """Each path on each set, with the CLI measured before and after each path."""
+    """Each path on each set, with the CLI measured on the set before and after."""
     figures: dict[str, float] = {}
     for set_name, (files, images, pages) in sets.items():
-        cli = [tesseract_rate(images, pages, args.workers)]
+        before = tesseract_rate(images, pages, args.workers)
+        rates: dict[str, float] = {}
         for path in args.paths:
             tag = f"{set_name}-{path}-{uuid.uuid4().hex[:6]}"
-            rate: float
             if path == "backfill":
-                rate = backfill_rate(files, tag, args.engine, args.workers)
+                rates[path] = backfill_rate(files, tag, args.engine, args.workers)
             else:
                 make = local_service if path == "inbox" else celery_service
                 with make(args.engine, args.workers) as (service, db):
-                    rate = drop_batch(service, db, files, tag)
-            cli.append(tesseract_rate(images, pages, args.workers))
-            base = (cli[-2] + cli[-1]) / 2
+                    rates[path] = drop_batch(service, db, files, tag)
+            print(f"  {set_name:6} {path:8} {rates[path]:5.2f} pages/s", flush=True)
+        after = tesseract_rate(images, pages, args.workers)
+        base = (before + after) / 2
+        print(
+            f"  {set_name:6} tesseract CLI {base:5.2f} pages/s (before {before:.2f}, after "
+            f"{after:.2f}) [load {os.getloadavg()[0]:.1f}]",
+            flush=True,
+        )
+        for path, rate in rates.items():
             figures[f"{set_name} {path} pages/s"] = rate
-            figures[f"{set_name} {path} cli pages/s"] = base
             figures[f"{set_name} {path} ratio"] = rate / base
-            print(
-                f"  {set_name:6} {path:8} {rate:5.2f} pages/s, tesseract CLI {base:5.2f} "
-                f"(before {cli[-2]:.2f}, after {cli[-1]:.2f}): ratio {rate / base:.2f}  "
-                f"[load {os.getloadavg()[0]:.1f}]",
-                flush=True,
-            )
+            print(f"  {set_name:6} {path:8} ratio {rate / base:.2f}", flush=True)
     if not args.no_text:
         with local_service(args.engine, args.workers) as (service, db):
             texts = [p for p, _ in labelled(CORPUS, ("pdf_text",), ("pdf",))]
