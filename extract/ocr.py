@@ -1,8 +1,9 @@
-"""Tesseract on page images: clean each, read them (several in one run), return each
+"""Tesseract on page images: clean each, read them (several as one job), return each
 upright with its words and boxes.
 
-Reading costs no more than plain tesseract on most pages: pages share one run (its
-start-up is paid once), the clean-up works on small copies, and orientation is settled
+Reading costs no more than plain tesseract on most pages: tesseract stays loaded in the
+process (`extract.engine`; with the program instead, pages share one run), the clean-up
+works on small copies, and orientation is settled
 from the first reading itself (tesseract reads a sideways page and says so through its
 word boxes). Only a page whose reading looks bad (low confidence) pays for tesseract's
 orientation detection (OSD) and a second reading.

@@ -211,11 +211,9 @@ def register(app: typer.Typer) -> None:
         )
 
     @app.command("doctor")
-    def doctor(data_dir: DataDir = None) -> None:
-        """Say which OCR path this machine's workers take, and why."""
-        ctx = open_context(data_dir)
-        typer.echo(ocr_engine_line(ctx.settings))
-        ctx.close()
+    def doctor() -> None:
+        """Say which OCR path this machine's workers take, and why (no database needed)."""
+        typer.echo(ocr_engine_line(Settings()))
 
     @app.command("failed")
     def failed(data_dir: DataDir = None) -> None:
