@@ -238,14 +238,15 @@ def celery_service(ocr: str, workers: int) -> Iterator[tuple[IngestService, Data
     queue = f"credflow-bench-{uuid.uuid4().hex[:8]}"
     db = Database(db_url)
     db.upgrade()
-    env = os.environ | {
-        "CREDFLOW_QUEUE": "celery",
-        "CREDFLOW_BROKER_URL": REDIS_URL,
-        "CREDFLOW_CELERY_QUEUE": queue,
-        "CREDFLOW_DATABASE_URL": db_url,
-        "CREDFLOW_DATA_DIR": str(tmp / "data"),
-        "CREDFLOW_OCR_ENGINE": ocr,
-    }
+    settings = dict(
+        queue="celery",
+        broker_url=REDIS_URL,
+        celery_queue=queue,
+        database_url=db_url,
+        data_dir=str(tmp / "data"),
+        ocr_engine=ocr,
+    )
+    env = os.environ | {f"CREDFLOW_{k.upper()}": v for k, v in settings.items()}
     logs = [tmp / f"worker-{n}.log" for n in range(workers)]
     procs = []
     for log in logs:
