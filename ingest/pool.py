@@ -51,11 +51,17 @@ class WorkerConfig:
     memory_mb: int = 2048  # per worker process (and each tesseract it starts); 0 = no limit
 
 
-def prepare_worker_process(memory_mb: int) -> None:
-    """What every worker process (local or Celery) does before reading anything."""
-    os.environ["OMP_THREAD_LIMIT"] = "1"  # one tesseract thread: one process per core instead
+def limit_threads() -> None:
+    """One tesseract thread (one process per core instead). OpenMP reads this when
+    tesseract's library loads, so a process that forks workers (Celery's) sets it first."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"
     for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+
+
+def prepare_worker_process(memory_mb: int) -> None:
+    """What every worker process (local or Celery) does before reading anything."""
+    limit_threads()
     if memory_mb > 0:
         limit = memory_mb * (1 << 20)
         with contextlib.suppress(ValueError, OSError):

@@ -180,7 +180,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """A Celery worker for larger sites (CREDFLOW_QUEUE=celery, CREDFLOW_BROKER_URL)."""
         from ingest.celery_app import WorkerSetup, configure_worker, make_celery
+        from ingest.pool import limit_threads
 
+        limit_threads()  # before tesseract's library loads here: the children fork from this
         ctx = open_context(data_dir)
         settings = ctx.settings
         ctx.close()
