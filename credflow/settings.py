@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     max_pages: int = 200
     max_file_mb: int = 200
     ocr_dpi: int = 300
+    # OCR engine: "auto" = tesseract loaded in each worker (tesserocr) when installed and
+    # built against the same tesseract as the program, else the program; or force either
+    ocr_engine: Literal["auto", "tesserocr", "cli"] = "auto"
     page_image_dpi: int = 110
     # inbox watching: None = native events; a number = poll every N seconds (network shares)
     poll_seconds: float | None = None

@@ -1,8 +1,9 @@
-"""Tesseract on page images: clean each, read them (several in one run), return each
+"""Tesseract on page images: clean each, read them (several as one job), return each
 upright with its words and boxes.
 
-Reading costs no more than plain tesseract on most pages: pages share one run (its
-start-up is paid once), the clean-up works on small copies, and orientation is settled
+Reading costs no more than plain tesseract on most pages: tesseract stays loaded in the
+process (`extract.engine`; with the program instead, pages share one run), the clean-up
+works on small copies, and orientation is settled
 from the first reading itself (tesseract reads a sideways page and says so through its
 word boxes). Only a page whose reading looks bad (low confidence) pays for tesseract's
 orientation detection (OSD) and a second reading.
@@ -10,18 +11,15 @@ orientation detection (OSD) and a second reading.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import cv2
 import numpy as np
-import pytesseract
 from PIL import Image
 
+from extract import engine
 from extract import preprocess as pp
 from extract.errors import OCRError
 from extract.textlayer import COMMON_WORDS
@@ -202,13 +200,9 @@ def _dpi_from_text(gray: pp.Gray) -> float:
 
 
 def tesseract(gray: pp.Gray, dpi: int, language: str, psm: int = 3) -> Reading:
-    """One tesseract run over one page image: words, boxes as fractions, confidences."""
-    path = _write_temp(gray, dpi)
-    try:
-        data = _image_to_data(path, language, psm, TESSERACT_TIMEOUT)
-    finally:
-        os.unlink(path)
-    return _reading(data, range(len(data["text"])), gray.shape)
+    """One tesseract reading of one page image: words, boxes as fractions, confidences."""
+    data = engine.get().image_to_data(gray, dpi, language, psm, TESSERACT_TIMEOUT)
+    return _reading(data, range(len(data.get("text", []))), gray.shape)
 
 
 def tesseract_many(
@@ -216,38 +210,26 @@ def tesseract_many(
     options: ReadOptions,
     heartbeat: Callable[[], None] | None = None,
 ) -> list[Reading | OCRError]:
-    """One tesseract run over several page images (a list file), split by page.
+    """Several page images read as one job (one program run for the CLI engine).
 
-    If the shared run fails (a page tesseract chokes on, a run that takes too long),
+    If the shared job fails (a page tesseract chokes on, a job that takes too long),
     each page is read alone so only the bad one ends as an error.
     """
     if len(images) <= 1:
         return [_read_alone(gray, dpi, options.language) for gray, dpi in images]
-    paths: list[str] = []
     try:
-        for gray, dpi in images:
-            paths.append(_write_temp(gray, dpi))
-        listing = _write_list(paths)
-        try:
-            data = _image_to_data(listing, options.language, 3, BATCH_TIMEOUT)
-        finally:
-            os.unlink(listing)
+        data = engine.get().images_to_data(images, options.language, BATCH_TIMEOUT)
     except OCRError:
-        data = None
-    finally:
-        for path in paths:
-            os.unlink(path)
-    if data is None:
         readings: list[Reading | OCRError] = []
         for gray, dpi in images:
             readings.append(_read_alone(gray, dpi, options.language))
             if heartbeat is not None:
                 heartbeat()
         return readings
-    rows: dict[int, list[int]] = {n: [] for n in range(1, len(images) + 1)}
-    for i, page in enumerate(data["page_num"]):
-        rows.setdefault(int(page), []).append(i)
-    return [_reading(data, rows[n], gray.shape) for n, (gray, _) in enumerate(images, 1)]
+    return [
+        _reading(page, range(len(page.get("text", []))), gray.shape)
+        for page, (gray, _) in zip(data, images, strict=True)
+    ]
 
 
 def _read_alone(gray: pp.Gray, dpi: int, language: str) -> Reading | OCRError:
@@ -255,31 +237,6 @@ def _read_alone(gray: pp.Gray, dpi: int, language: str) -> Reading | OCRError:
         return tesseract(gray, dpi, language)
     except OCRError as e:
         return e
-
-
-def _image_to_data(path: str, language: str, psm: int, timeout: float) -> dict[str, list[Any]]:
-    """pytesseract's `image_to_data` with its failures as OCRError saying what to do.
-
-    No `--dpi`: each image file carries its own resolution, which also holds for the
-    pages of a list file.
-    """
-    try:
-        data: dict[str, list[Any]] = pytesseract.image_to_data(
-            path,
-            lang=language,
-            config=f"--psm {psm}",
-            output_type=pytesseract.Output.DICT,
-            timeout=timeout,
-        )
-    except pytesseract.TesseractNotFoundError as e:
-        raise OCRError("tesseract is not installed: install the tesseract-ocr package") from e
-    except pytesseract.TesseractError as e:
-        raise OCRError(f"tesseract could not read the page ({e.status}): scan it again") from e
-    except RuntimeError as e:  # pytesseract's timeout
-        raise OCRError(
-            f"reading the page took longer than {timeout:.0f} s: rescan it at 300 dpi"
-        ) from e
-    return data
 
 
 def _reading(data: dict[str, list[Any]], rows: Iterable[int], shape: tuple[int, ...]) -> Reading:
@@ -304,38 +261,6 @@ def _reading(data: dict[str, list[Any]], rows: Iterable[int], shape: tuple[int, 
     return Reading(words, weighted / total if total else 0.0, int(total))
 
 
-# Page images handed to tesseract live for a second: keep them in memory when we can.
-_TEMP_DIR = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-
-
-def _write_temp(gray: pp.Gray, dpi: int) -> str:
-    """The image as an uncompressed TIFF that carries its resolution.
-
-    Uncompressed because encoding a PNG (pytesseract's default) costs a tenth of a
-    second on a full page and buys nothing for a file that lives a second.
-    """
-    fd, path = tempfile.mkstemp(prefix="credflow-ocr-", suffix=".tif", dir=_TEMP_DIR)
-    os.close(fd)
-    params = [
-        cv2.IMWRITE_TIFF_COMPRESSION, 1,
-        cv2.IMWRITE_TIFF_RESUNIT, 2,
-        cv2.IMWRITE_TIFF_XDPI, dpi,
-        cv2.IMWRITE_TIFF_YDPI, dpi,
-    ]  # fmt: skip
-    if not cv2.imwrite(path, gray, params):
-        os.unlink(path)
-        raise OCRError("the page image could not be prepared for OCR: scan it again")
-    return path
-
-
-def _write_list(paths: list[str]) -> str:
-    """A tesseract list file: tesseract reads a text file of image paths as pages."""
-    fd, listing = tempfile.mkstemp(prefix="credflow-ocr-", suffix=".txt", dir=_TEMP_DIR)
-    with os.fdopen(fd, "w") as fh:
-        fh.write("\n".join(paths) + "\n")
-    return listing
-
-
 def osd_turn(gray: pp.Gray, dpi: int) -> int | None:
     """Tesseract's orientation detection: clockwise degrees that make the page upright.
 
@@ -346,21 +271,10 @@ def osd_turn(gray: pp.Gray, dpi: int) -> int | None:
         f = 2600 / max(gray.shape)
         small = pp.resize(gray, f)
     osd_dpi = max(70, round(dpi * f))
-    path = _write_temp(small, osd_dpi)
-    try:
-        osd = pytesseract.image_to_osd(
-            path,
-            config=f"--psm 0 --dpi {osd_dpi}",
-            output_type=pytesseract.Output.DICT,
-            timeout=TESSERACT_TIMEOUT,
-        )
-    except (pytesseract.TesseractError, RuntimeError):
+    found = engine.get().osd(small, osd_dpi, TESSERACT_TIMEOUT)
+    if found is None or found[1] < 1.5:
         return None
-    finally:
-        os.unlink(path)
-    if float(osd.get("orientation_conf", 0.0)) < 1.5:
-        return None
-    return int(osd.get("rotate", 0)) % 360
+    return found[0]
 
 
 def _reorient(

@@ -1,5 +1,8 @@
-"""Celery for larger sites: the same `process_document` task, run by `credflow worker` on
+"""Celery for larger sites: the same `process_documents` task, run by `credflow worker` on
 any number of machines that share the database (PostgreSQL) and the document store.
+
+A task reads its message's document together with a fair share of the documents waiting
+after it (`waiting_batch`), so scanned pages share tesseract runs as in the local pool.
 
 Messages are acknowledged late (a worker killed mid-task leaves its message to be
 delivered again) and the task is idempotent (a lease claim guards it). The database stays
@@ -17,8 +20,10 @@ from typing import Any
 
 from celery import Celery, signals
 
-from ingest.pool import prepare_worker_process, warm_up
-from ingest.tasks import ProcessOptions, process_document
+from ingest import leases
+from ingest.dispatch import waiting_batch
+from ingest.pool import BATCH_DOCS, prepare_worker_process, warm_up
+from ingest.tasks import ProcessOptions, process_documents
 from models import Database, StoreLayout
 
 log = logging.getLogger(__name__)
@@ -43,8 +48,30 @@ def make_celery(broker_url: str, queue: str = "credflow") -> Celery:
         # an unacknowledged message comes back after this long (the lease decides anyway)
         broker_transport_options={"visibility_timeout": 3600},
     )
-    app.task(name=TASK_NAME, acks_late=True, ignore_result=True)(_process)
+    app.task(name=TASK_NAME, acks_late=True, ignore_result=True, bind=True)(_process)
     return app
+
+
+def readers_seen(app: Celery, owner: str, ttl: float) -> int:
+    """Say this worker process reads from the app's queue; how many did so within `ttl`.
+
+    A Redis sorted set per queue (owner -> last seen), so a task can take a fair share
+    of what waits even before the other workers have claimed anything; 1 if Redis
+    cannot say.
+    """
+    key = f"credflow:readers:{app.conf.task_default_queue}"
+    t = time.time()
+    try:
+        with app.connection_for_write() as conn:
+            pipe = conn.default_channel.client.pipeline()
+            pipe.zadd(key, {owner: t})
+            pipe.zremrangebyscore(key, 0, t - ttl)
+            pipe.zcard(key)
+            pipe.expire(key, int(ttl) + 1)
+            return max(1, int(pipe.execute()[2]))
+    except Exception:
+        log.warning("could not count this queue's readers; reading one document at a time")
+        return 1
 
 
 @dataclass(frozen=True)
@@ -53,6 +80,7 @@ class WorkerSetup:
     data_dir: Path
     options: ProcessOptions
     memory_mb: int
+    app: Celery | None = None  # the app the worker runs (its queue's readers are counted)
 
 
 _setup: WorkerSetup | None = None
@@ -71,7 +99,10 @@ def _child_init(**_: Any) -> None:
         return
     prepare_worker_process(_setup.memory_mb)
     _state.clear()
-    warm_up()
+    warm_up(_setup.options.ocr_engine)
+    _state["owner"] = leases.owner_id()
+    if _setup.app is not None:  # counted among the readers before its first message
+        readers_seen(_setup.app, _state["owner"], _setup.options.lease_seconds)
 
 
 def _worker_state() -> tuple[Database, StoreLayout, ProcessOptions]:
@@ -83,9 +114,22 @@ def _worker_state() -> tuple[Database, StoreLayout, ProcessOptions]:
     return _state["db"], _state["layout"], _setup.options
 
 
-def _process(doc_id: int) -> str | None:
+def _process(task: Any, doc_id: int) -> str | None:
+    """Read the message's document and a fair share of those waiting after it, as a local
+    worker does; the message is acknowledged (late) once all of them are recorded."""
     db, layout, options = _worker_state()
-    return process_document(db, layout, int(doc_id), options).status
+    if "owner" not in _state:
+        _state["owner"] = leases.owner_id()
+    readers = readers_seen(task.app, _state["owner"], options.lease_seconds)
+    batch = waiting_batch(
+        db,
+        int(doc_id),
+        max_attempts=options.max_attempts,
+        batch_docs=BATCH_DOCS,
+        readers=readers,
+    )
+    outcomes = process_documents(db, layout, batch, options, owner=_state["owner"])
+    return outcomes[0].status
 
 
 class CelerySender:

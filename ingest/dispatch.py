@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 
 from ingest import leases
 from models import Database, Document, DocumentStatus
@@ -29,6 +29,42 @@ class Backend(Protocol):
     def room(self) -> int: ...
 
     def known(self) -> set[int]: ...
+
+
+def waiting_batch(
+    db: Database, first: int, *, max_attempts: int, batch_docs: int, readers: int = 1
+) -> list[int]:
+    """`first` and, when more documents wait, a fair share of them to read in one go.
+
+    How a Celery task reads like a local worker: its scanned pages share tesseract runs
+    with those of the documents after it. The share is what waits divided among the
+    readers (`readers` known to the queue, at least those holding leases now and this
+    one), so the workers finish together; each document is still claimed with its own
+    lease (one taken by another reader meanwhile is skipped), and its own message, when
+    it comes, finds it done.
+    """
+    if batch_docs <= 1:
+        return [first]
+    ready = (Document.status == DocumentStatus.RECEIVED) & (Document.attempts < max_attempts)
+    with db.session() as s:
+        waiting = int(s.scalar(select(func.count()).select_from(Document).where(ready)) or 0)
+        busy = int(
+            s.scalar(
+                select(func.count(distinct(Document.lease_owner))).where(
+                    Document.status == DocumentStatus.PROCESSING,
+                    Document.lease_expires_at > leases.now(),
+                )
+            )
+            or 0
+        )
+        share = min(batch_docs, -(-waiting // max(readers, busy + 1)))
+        others = s.scalars(
+            select(Document.id)
+            .where(ready, Document.id != first)
+            .order_by(Document.id)
+            .limit(max(0, share - 1))
+        ).all()
+    return [first, *others]
 
 
 class Dispatcher:

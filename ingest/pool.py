@@ -13,7 +13,7 @@ once.
 
 Each worker process sets `OMP_THREAD_LIMIT=1` before tesseract runs, limits its own
 memory (RLIMIT_AS, inherited by tesseract), dies with its parent (PR_SET_PDEATHSIG), and
-loads the reading pipeline once.
+loads the reading pipeline once, tesseract's model included (`extract.engine`).
 """
 
 from __future__ import annotations
@@ -51,11 +51,17 @@ class WorkerConfig:
     memory_mb: int = 2048  # per worker process (and each tesseract it starts); 0 = no limit
 
 
-def prepare_worker_process(memory_mb: int) -> None:
-    """What every worker process (local or Celery) does before reading anything."""
-    os.environ["OMP_THREAD_LIMIT"] = "1"  # one tesseract thread: one process per core instead
+def limit_threads() -> None:
+    """One tesseract thread (one process per core instead). OpenMP reads this when
+    tesseract's library loads, so a process that forks workers (Celery's) sets it first."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"
     for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+
+
+def prepare_worker_process(memory_mb: int) -> None:
+    """What every worker process (local or Celery) does before reading anything."""
+    limit_threads()
     if memory_mb > 0:
         limit = memory_mb * (1 << 20)
         with contextlib.suppress(ValueError, OSError):
@@ -75,10 +81,15 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def warm_up() -> None:
-    """Load the reading pipeline (spaCy, patterns, gazetteers) before the first document."""
+def warm_up(ocr_engine: str = "auto") -> None:
+    """Load the reading pipeline (tesseract's model, spaCy, patterns, gazetteers) before
+    the first document."""
+    from extract import engine
     from extract.fields import extract_fields
-    from extract.types import Page, Word
+    from extract.types import Page, ReadOptions, Word
+
+    engine.configure(engine.parse_name(ocr_engine))
+    engine.get().warm(ReadOptions().language)
 
     words = [
         "STATE",
@@ -108,7 +119,7 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
     )
     db = Database(config.db_url)
     layout = StoreLayout(config.data_dir)
-    warm_up()
+    warm_up(config.options.ocr_engine)
     owner = leases.owner_id()
     conn.send(("ready", owner))
     while True:

@@ -52,6 +52,7 @@ class ProcessOptions:
     page_image_dpi: int = 110
     max_pages: int = 200
     memory_mb: int = 0  # the worker's memory limit, for the message when it is hit
+    ocr_engine: str = "auto"  # extract.engine: "auto" (tesserocr when usable), "tesserocr", "cli"
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,15 @@ def process_options(settings: Settings) -> Any:
         page_image_dpi=settings.page_image_dpi,
         max_pages=settings.max_pages,
         memory_mb=settings.worker_memory_mb,
+        ocr_engine=settings.ocr_engine,
     )
+
+
+def ocr_engine_line(settings: Settings) -> str:
+    """Which OCR path the workers take, for start-up output and `credflow doctor`."""
+    from extract import engine
+
+    return f"OCR engine: {engine.describe(settings.ocr_engine)}"
 
 
 def ingest_config(settings: Settings, **changes: Any) -> Any:
@@ -178,6 +186,7 @@ def register(app: typer.Typer) -> None:
         )
         where = ctx.db.engine.url.render_as_string(hide_password=True)
         typer.echo(f"reading with {mode}; database {where}")
+        typer.echo(ocr_engine_line(settings))
         if password:
             typer.echo(f"first start: sign in at {url} as 'coordinator' with password {password}")
         try:
@@ -197,19 +206,23 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """A Celery worker for larger sites (CREDFLOW_QUEUE=celery, CREDFLOW_BROKER_URL)."""
         from ingest.celery_app import WorkerSetup, configure_worker, make_celery
+        from ingest.pool import limit_threads
 
+        limit_threads()  # before tesseract's library loads here: the children fork from this
         ctx = open_context(data_dir)
         settings = ctx.settings
+        ctx.close()
+        typer.echo(ocr_engine_line(settings))
+        celery = make_celery(settings.broker_url, settings.celery_queue)
         configure_worker(
             WorkerSetup(
                 settings.db_url,
                 settings.data_dir,
                 process_options(settings),
                 settings.worker_memory_mb,
+                celery,
             )
         )
-        ctx.close()
-        celery = make_celery(settings.broker_url, settings.celery_queue)
         celery.worker_main(
             [
                 "worker",
@@ -224,6 +237,11 @@ def register(app: typer.Typer) -> None:
                 "--pool=prefork",
             ]
         )
+
+    @app.command("doctor")
+    def doctor() -> None:
+        """Say which OCR path this machine's workers take, and why (no database needed)."""
+        typer.echo(ocr_engine_line(Settings()))
 
     @app.command("failed")
     def failed(data_dir: DataDir = None) -> None:
@@ -389,6 +407,8 @@ def _run_backfill(
         page_timeout=settings.page_timeout_seconds,
     )
     console = Console(stderr=True)
+    if n_workers > 0 and not dry_run:
+        console.print(ocr_engine_line(settings))
     total = estimate_total(paths)
     started = time.monotonic()
     columns = (
