@@ -21,9 +21,11 @@ from PIL import Image
 from sqlalchemy import delete, select, update
 
 from extract.batch import FileRead, read_files
-from extract.fields import extract_fields
+from extract.learned import LearnedLayouts
+from extract.pipeline import read_fields
 from extract.types import FieldResult, Page, ReadOptions
 from ingest import leases
+from ingest.learning import CACHE as LEARNED
 from ingest.store import write_atomic
 from models import (
     Database,
@@ -52,6 +54,7 @@ class ProcessOptions:
     page_image_dpi: int = 110
     max_pages: int = 200
     memory_mb: int = 0  # the worker's memory limit, for the message when it is hit
+    learning: bool = True  # propose values from the layouts learned from confirmations
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,7 @@ def _read_and_record(
             on_start(claimed[index][0])
 
     outcomes: dict[int, Outcome] = {}
+    learned = LEARNED.get(db) if options.learning else None
     try:
         for result in read_files(
             [layout.original(sha) for _, sha in claimed],
@@ -173,7 +177,7 @@ def _read_and_record(
             heartbeat=heartbeat,
         ):
             doc_id = claimed[result.index][0]
-            outcomes[doc_id] = _record(db, doc_id, owner, result, options)
+            outcomes[doc_id] = _record(db, doc_id, owner, result, options, learned)
     except Exception as e:
         unfinished = [doc_id for doc_id, _ in claimed if doc_id not in outcomes]
         _log_unexpected(unfinished[0], e)
@@ -183,7 +187,12 @@ def _read_and_record(
 
 
 def _record(
-    db: Database, doc_id: int, owner: str, result: FileRead, options: ProcessOptions
+    db: Database,
+    doc_id: int,
+    owner: str,
+    result: FileRead,
+    options: ProcessOptions,
+    learned: LearnedLayouts | None = None,
 ) -> Outcome:
     """One document read: its fields and pages recorded, or the reason it failed."""
     if isinstance(result.error, MemoryError):
@@ -197,7 +206,7 @@ def _record(
     if result.error is not None:
         return _fail(db, doc_id, owner, str(result.error))
     try:
-        doc_type, doc_type_conf, fields = extract_fields(result.pages)
+        doc_type, doc_type_conf, fields = read_fields(result.pages, learned)
     except Exception as e:
         _log_unexpected(doc_id, e)
         return _release_unexpected(db, doc_id, owner, e, options)
@@ -300,6 +309,7 @@ def _field_row(doc_id: int, f: FieldResult) -> DocumentField:
             for c in f.candidates
         ],
         problems=list(f.problems),
+        source=f.source,
     )
 
 

@@ -76,6 +76,7 @@ from review.deps import (
 )
 from review.plugins import Plugin, WebContext
 from review.ratelimit import RateLimiter
+from review.routes import layouts
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -163,6 +164,7 @@ def create_app(
     login_attempts_per_minute: int | None = None,
     claim_seconds: int | None = None,
     https_only: bool | None = None,
+    learner: Any = None,
 ) -> FastAPI:
     """Build the web application. Values left as None come from `settings` (the attributes
     of credflow.settings.Settings), else the defaults here."""
@@ -185,6 +187,7 @@ def create_app(
         login_by_user=RateLimiter(attempts, 60.0),
         # an office shares one address: allow several people's attempts from it
         login_by_ip=RateLimiter(attempts * 5, 60.0),
+        learner=learner,
     )
 
     app = FastAPI(
@@ -213,6 +216,8 @@ def create_app(
 
     app.include_router(router)
     app.include_router(files_router)
+    app.include_router(layouts.router)
+    state.nav.append(layouts.NAV)
     _load_pages_router(app)
 
     web = WebContext(

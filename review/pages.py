@@ -489,6 +489,7 @@ def _approve(
             submitted.doc_type,
             dict(submitted.values),
             submitted.provider_id,
+            get_state(request).learner,
         )
         _record_review_marks(session, document_id, user, submitted)
         session.commit()

@@ -34,6 +34,7 @@ def process_options(settings: Settings) -> Any:
         page_image_dpi=settings.page_image_dpi,
         max_pages=settings.max_pages,
         memory_mb=settings.worker_memory_mb,
+        learning=settings.learning,
     )
 
 

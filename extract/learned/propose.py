@@ -1,0 +1,218 @@
+"""Proposing values from a learned layout, and letting them compete with the rules'.
+
+Each confirmed document of the layout says where a field is printed; the words at that
+place on the new page are read and put in the spec's form. The more confirmed documents
+agree on the value, the surer it is; a value the rules found too is surer still. The
+proposal and the rules' value meet in one confidence scale: the higher one is the field,
+the other stays as a candidate.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from statistics import median
+
+from extract import validators
+from extract.learned.match import Match, match
+from extract.learned.model import PERSONAL_FIELDS, LearnedLayouts, Spot
+from extract.learned.text import key, normal
+from extract.types import Box, Candidate, FieldResult, Page, Word, fields_for
+
+# confidence of a value read at a learned place, by how many confirmed documents agree
+BY_AGREEING = {1: 0.9, 2: 0.95}
+MOST = 0.97
+CAP = 0.99
+GAP = 1.6  # a value's words are at most this many word heights apart on their line
+
+
+@dataclass(slots=True)
+class Proposal:
+    """What a learned layout says about a new document."""
+
+    layout_id: int
+    doc_type: str
+    doc_type_confidence: float
+    share: float  # anchors of the layout found in place
+    fields: dict[str, FieldResult] = field(default_factory=dict)
+
+
+def source_note(agreeing: int) -> str:
+    return f"from {agreeing} confirmed document{'s' if agreeing != 1 else ''} of this layout"
+
+
+def _strength(m: Match) -> float:
+    """0.85..1 by how much of the layout was found in place."""
+    return 0.85 + 0.15 * min(1.0, max(0.0, (m.share - 0.35) / 0.35))
+
+
+def _read(page: Page, box: Box, other: set[int], personal: bool) -> tuple[str, Box] | None:
+    """The words printed at `box` on `page`, extended along their lines to a value's end:
+    stopped by a gap, by a static word of the layout that is not this field's (`other`),
+    or at how much longer than the confirmed one a value of its kind may be (a person's
+    name may be twice as long; a board's name not much longer)."""
+    x0, y0, x1, y1 = box
+    width = x1 - x0
+    left = x0 - (0.6 if personal else 0.15) * width
+    right = x1 + (1.0 if personal else 0.3) * width
+    heights = [w.box[3] - w.box[1] for w in page.words] or [0.01]
+    pad = 0.3 * median(heights)
+    seeds = [
+        i
+        for i, w in enumerate(page.words)
+        if i not in other
+        and y0 - pad <= (w.box[1] + w.box[3]) / 2 <= y1 + pad
+        and w.box[2] > x0
+        and w.box[0] < x1
+    ]
+    if not seeds:
+        return None
+    lines: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for i, w in enumerate(page.words):
+        lines[(w.block, w.line)].append(i)
+    chosen: list[int] = []
+    for line_key in dict.fromkeys((page.words[i].block, page.words[i].line) for i in seeds):
+        row = sorted(lines[line_key], key=lambda i: page.words[i].box[0])
+        inside = [k for k, i in enumerate(row) if i in seeds]
+        lo, hi = min(inside), max(inside)
+        while (
+            lo > 0
+            and page.words[row[lo - 1]].box[0] >= left
+            and _joins(page.words, row[lo - 1], row[lo], other)
+        ):
+            lo -= 1
+        while (
+            hi < len(row) - 1
+            and page.words[row[hi + 1]].box[2] <= right
+            and _joins(page.words, row[hi], row[hi + 1], other)
+        ):
+            hi += 1
+        chosen += row[lo : hi + 1]
+    words = [page.words[i] for i in chosen]
+    found: Box = (
+        min(w.box[0] for w in words),
+        min(w.box[1] for w in words),
+        max(w.box[2] for w in words),
+        max(w.box[3] for w in words),
+    )
+    return " ".join(w.text for w in words), found
+
+
+def _joins(words: list[Word], left: int, right: int, other: set[int]) -> bool:
+    if left in other or right in other:
+        return False
+    a, b = words[left].box, words[right].box
+    return b[0] - a[2] < GAP * max(a[3] - a[1], b[3] - b[1])
+
+
+def _spot_box(m: Match, spot: Spot) -> Box:
+    x0, y0, x1, y1 = spot.box
+    pts = [m.apply(x, y) for x, y in ((x0, y0), (x1, y1), (x0, y1), (x1, y0))]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def _problems(name: str, value: str, doc_type: str) -> list[str]:
+    if name == "npi":
+        return validators.npi_problems(value)
+    if name == "credential_number" and doc_type == "dea_registration":
+        return validators.dea_problems(value)
+    if name == "jurisdiction":
+        return validators.state_problems(value)
+    return []
+
+
+def propose(pages: list[Page], learned: LearnedLayouts) -> Proposal | None:
+    """The learned layout's values for these pages, or None when no layout matches."""
+    m = match(pages, learned)
+    if m is None:
+        return None
+    layout = m.layout
+    static: dict[tuple[int, int], str | None] = {
+        where: layout.anchors[ai].part_of for ai, where in m.anchored.items()
+    }
+    by_number = {p.number: p for p in pages}
+    doc_type = layout.doc_type
+    strength = _strength(m)
+    readings: dict[str, list[tuple[str, Box, int]]] = defaultdict(list)
+    for example in layout.examples:
+        for spot in example.spots:
+            page = by_number.get(spot.page)
+            if page is None:
+                continue
+            other = {wi for (pn, wi), f in static.items() if pn == spot.page and f != spot.field}
+            read = _read(page, _spot_box(m, spot), other, spot.field in PERSONAL_FIELDS)
+            value = normal(spot.field, read[0]) if read else None
+            if read and value:
+                readings[spot.field].append((value, read[1], spot.page))
+    proposal = Proposal(layout.id, doc_type, min(CAP, BY_AGREEING[1] * strength), m.share)
+    agree_type = sum(e.doc_type == doc_type for e in layout.examples)
+    proposal.doc_type_confidence = min(CAP, BY_AGREEING.get(agree_type, MOST) * strength)
+    for name, found in readings.items():
+        groups: dict[str, list[tuple[str, Box, int]]] = defaultdict(list)
+        for r in found:
+            groups[key(r[0])].append(r)
+        ranked = sorted(groups.values(), key=len, reverse=True)
+        best = ranked[0]
+        value, box, page_no = best[0]
+        confidence = BY_AGREEING.get(len(best), MOST) * strength
+        problems = _problems(name, value, doc_type)
+        if problems:
+            continue  # what fails its check is not this field here: the rules decide
+        proposal.fields[name] = FieldResult(
+            name,
+            value,
+            round(confidence, 3),
+            page_no,
+            box,
+            [
+                Candidate(
+                    g[0][0], round(BY_AGREEING.get(len(g), MOST) * strength, 3), g[0][2], g[0][1]
+                )
+                for g in ranked[1:]
+            ],
+            problems,
+            source=source_note(len(best)),
+        )
+    return proposal
+
+
+def combine(
+    doc_type: str,
+    doc_type_confidence: float,
+    fields: dict[str, FieldResult],
+    proposal: Proposal,
+) -> tuple[str, float, dict[str, FieldResult]]:
+    """The rules' reading and a learned layout's, met on one confidence scale."""
+    if proposal.doc_type != doc_type:
+        if proposal.doc_type_confidence >= doc_type_confidence:
+            doc_type, doc_type_confidence = proposal.doc_type, proposal.doc_type_confidence
+            wanted = set(fields_for(doc_type))
+            fields = {n: f for n, f in fields.items() if n in wanted}
+    else:
+        doc_type_confidence = max(
+            doc_type_confidence, 1 - (1 - doc_type_confidence) * (1 - proposal.doc_type_confidence)
+        )
+    wanted = set(fields_for(doc_type))
+    out = dict(fields)
+    for name, learned in proposal.fields.items():
+        if name not in wanted:
+            continue
+        rule = out.get(name)
+        if rule is None or rule.value is None:
+            out[name] = learned
+            continue
+        if key(rule.value) == key(learned.value or ""):
+            both = min(CAP, 1 - (1 - rule.confidence) * (1 - learned.confidence))
+            rule.confidence = round(max(rule.confidence, both), 3)
+            rule.source = f"{learned.source} and the rules"
+            continue
+        if learned.confidence >= rule.confidence:
+            rival = Candidate(rule.value, rule.confidence, rule.page, rule.box)
+            learned.candidates.insert(0, rival)
+            out[name] = learned
+        else:
+            rule.candidates.insert(
+                0, Candidate(learned.value or "", learned.confidence, learned.page, learned.box)
+            )
+    return doc_type, doc_type_confidence, out
