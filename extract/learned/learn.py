@@ -51,6 +51,22 @@ def _is_personal(tok: str, personal: set[str]) -> bool:
     )
 
 
+ADDRESS_LINES = 4  # lines under a person's name that hold their address, never a layout's
+
+
+def _address_block(page: Page, name_box: Box) -> set[int]:
+    """Words of the lines printed just under a person's name and starting within it: the
+    person's street and town (a registration's, a letter's recipient)."""
+    x0, _, x1, y1 = name_box
+    height = name_box[3] - name_box[1]
+    return {
+        i
+        for i, w in enumerate(page.words)
+        if y1 < (w.box[1] + w.box[3]) / 2 <= y1 + ADDRESS_LINES * 1.6 * height
+        and x0 - height <= w.box[0] <= x1
+    }
+
+
 def learn(
     pages: list[Page],
     doc_type: str,
@@ -80,6 +96,13 @@ def learn(
         for name, hit in found.items()
     }
 
+    names = personal_tokens({k: v for k, v in values.items() if k.endswith("_name")})
+    for p in pages:  # under every place a name is printed (a certificate and its wallet card)
+        for w in p.words:
+            if (token(w.text) or "") in names:
+                for wi in _address_block(p, w.box):
+                    taken.setdefault((p.number, wi), "address")
+
     m = match(pages, learned)
     if m is not None:
         layout = m.layout
@@ -103,7 +126,9 @@ def learn(
         for wi, w in enumerate(p.words):
             tok = token(w.text)
             owner = taken.get((p.number, wi))
-            if tok is None or owner in PERSONAL_FIELDS or _is_personal(tok, personal):
+            if tok is None or owner in PERSONAL_FIELDS or owner == "address":
+                continue
+            if _is_personal(tok, personal):
                 continue
             x0, y0, x1, y1 = w.box
             anchors.append(

@@ -11,7 +11,7 @@ from extract import dates
 from extract.learned.text import DATE_FIELDS, key, state_names
 from extract.types import Page, Word
 
-MIN_RATIO = 85.0  # rapidfuzz ratio of the folded texts: a few OCR slips in a value of ten letters
+MIN_RATIO = 80.0  # rapidfuzz ratio of the folded texts: two OCR slips in a value of ten letters
 MAX_LINES = 2  # a value may wrap once ("American Board of / Internal Medicine")
 
 
@@ -89,7 +89,9 @@ def locate(pages: list[Page], field: str, value: str) -> Found | None:
                     if exact and seq[start][2].text.strip(".,;:()") != value:
                         continue
                     score = fuzz.ratio(text, target)
-                    if score >= (100.0 if len(target) < 5 else MIN_RATIO):
+                    if score >= (
+                        100.0 if len(target) < 5 else MIN_RATIO if len(target) >= 8 else 90.0
+                    ):
                         cand = (score, -start, -end)
                         if best is None or cand > best:
                             best = cand

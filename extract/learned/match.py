@@ -158,20 +158,31 @@ def fit(
     pool = np.asarray(unique if len(unique) >= 3 else range(len(pairs)))
     rng = np.random.default_rng(len(pairs))
     best_in: NDArray[np.bool_] | None = None
+    best_cost = math.inf
     for _ in range(ITERATIONS):
         pick = rng.choice(pool, 3, replace=False)
         a = _solve(sh[pick], d[pick])
         if a is None:
             continue
-        inl = _within(sh @ a.T - d, 1.5)
-        if best_in is None or inl.sum() > best_in.sum():
-            best_in = inl
+        # MSAC: a pair costs its squared error up to the tolerance, so the fit that puts
+        # the most anchors most exactly in place wins (not merely the most within reach)
+        err = _scaled(sh @ a.T - d, 1.5)
+        cost = float(np.minimum(err, 1.0).sum())
+        if cost < best_cost:
+            best_cost, best_in = cost, err < 1.0
     if best_in is None or best_in.sum() < MIN_INLIERS:
         return None
     a = _solve(sh[best_in], d[best_in])
     if a is None:
         return None
     inl = _within(sh @ a.T - d, 1.0)
+    # where the layout is rigid (forms, cards), a tight refit pins scale and skew down
+    tight = np.linalg.norm(sh @ a.T - d, axis=1) < TOLERANCE_Y * 0.6
+    if tight.sum() >= max(MIN_INLIERS, inl.sum() // 2):
+        refit = _solve(sh[tight], d[tight])
+        if refit is not None:
+            a = refit
+            inl = _within(sh @ a.T - d, 1.0)
     anchored: dict[int, tuple[int, int]] = {}
     for k in np.flatnonzero(inl):
         ai, page, wi = pairs[k]
@@ -182,9 +193,13 @@ def fit(
     return Match(layout, share, len(anchored), a, anchored)
 
 
-def _within(residual: NDArray[np.float64], slack: float) -> NDArray[np.bool_]:
+def _scaled(residual: NDArray[np.float64], slack: float) -> NDArray[np.float64]:
     scaled = residual / (slack * np.array([TOLERANCE_X, TOLERANCE_Y]))
-    return np.asarray((scaled**2).sum(axis=1) < 1.0)
+    return np.asarray((scaled**2).sum(axis=1))
+
+
+def _within(residual: NDArray[np.float64], slack: float) -> NDArray[np.bool_]:
+    return np.asarray(_scaled(residual, slack) < 1.0)
 
 
 def _solve(src: NDArray[np.float64], dst: NDArray[np.float64]) -> NDArray[np.float64] | None:

@@ -46,15 +46,17 @@ def _strength(m: Match) -> float:
     return 0.85 + 0.15 * min(1.0, max(0.0, (m.share - 0.35) / 0.35))
 
 
-def _read(page: Page, box: Box, other: set[int], personal: bool) -> tuple[str, Box] | None:
+def _read(
+    page: Page, box: Box, other: set[int], personal: bool, reach: float = 0.03
+) -> tuple[str, Box] | None:
     """The words printed at `box` on `page`, extended along their lines to a value's end:
     stopped by a gap, by a static word of the layout that is not this field's (`other`),
     or at how much longer than the confirmed one a value of its kind may be (a person's
     name may be twice as long; a board's name not much longer)."""
     x0, y0, x1, y1 = box
     width = x1 - x0
-    left = x0 - (0.6 if personal else 0.15) * width
-    right = x1 + (1.0 if personal else 0.3) * width
+    left = x0 - max((0.6 if personal else 0.15) * width, reach)
+    right = x1 + max((1.0 if personal else 0.3) * width, reach)
     heights = [w.box[3] - w.box[1] for w in page.words] or [0.01]
     pad = 0.3 * median(heights)
     seeds = [
@@ -65,8 +67,16 @@ def _read(page: Page, box: Box, other: set[int], personal: bool) -> tuple[str, B
         and w.box[2] > x0
         and w.box[0] < x1
     ]
-    if not seeds:
-        return None
+    if not seeds:  # a shorter value than the confirmed one: the nearest word on its line
+        near = [
+            (min(abs(w.box[0] - x1), abs(w.box[2] - x0)), i)
+            for i, w in enumerate(page.words)
+            if i not in other and y0 - pad <= (w.box[1] + w.box[3]) / 2 <= y1 + pad
+        ]
+        near = [n for n in near if n[0] <= width + 0.03]
+        if not near:
+            return None
+        seeds = [min(near)[1]]
     lines: dict[tuple[int, int], list[int]] = defaultdict(list)
     for i, w in enumerate(page.words):
         lines[(w.block, w.line)].append(i)
@@ -105,11 +115,31 @@ def _joins(words: list[Word], left: int, right: int, other: set[int]) -> bool:
     return b[0] - a[2] < GAP * max(a[3] - a[1], b[3] - b[1])
 
 
-def _spot_box(m: Match, spot: Spot) -> Box:
+NEAREST = 3  # anchors whose own displacement corrects a spot's place
+
+
+def _spot_box(m: Match, spot: Spot, pages: dict[int, Page]) -> Box:
+    """Where the spot falls on the page: the layout's fit, corrected by how its nearest
+    anchors (the label beside it, the heading above) moved on this page."""
     x0, y0, x1, y1 = spot.box
     pts = [m.apply(x, y) for x, y in ((x0, y0), (x1, y1), (x0, y1), (x1, y0))]
     xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-    return (min(xs), min(ys), max(xs), max(ys))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    near = []
+    for ai, (page_no, wi) in m.anchored.items():
+        a = m.layout.anchors[ai]
+        if page_no != spot.page:
+            continue
+        near.append(((a.x - cx) ** 2 + (3 * (a.y - cy)) ** 2, a, pages[page_no].words[wi].box))
+    near.sort(key=lambda n: n[0])
+    dx = dy = 0.0
+    if near:
+        for _, a, (bx0, by0, bx1, by1) in near[:NEAREST]:
+            px, py = m.apply(a.x, a.y)
+            dx += (bx0 + bx1) / 2 - px
+            dy += (by0 + by1) / 2 - py
+        dx, dy = dx / len(near[:NEAREST]), dy / len(near[:NEAREST])
+    return (min(xs) + dx, min(ys) + dy, max(xs) + dx, max(ys) + dy)
 
 
 def _problems(name: str, value: str, doc_type: str) -> list[str]:
@@ -141,13 +171,20 @@ def propose(pages: list[Page], learned: LearnedLayouts) -> Proposal | None:
             if page is None:
                 continue
             other = {wi for (pn, wi), f in static.items() if pn == spot.page and f != spot.field}
-            read = _read(page, _spot_box(m, spot), other, spot.field in PERSONAL_FIELDS)
+            box = _spot_box(m, spot, by_number)
+            # a state is read out of the address or board name around it, so it may run long
+            state = spot.field == "jurisdiction"
+            wide = spot.field in PERSONAL_FIELDS or state
+            read = _read(page, box, other, wide, 0.15 if state else 0.03)
             value = normal(spot.field, read[0]) if read else None
             if read and value:
                 readings[spot.field].append((value, read[1], spot.page))
     proposal = Proposal(layout.id, doc_type, min(CAP, BY_AGREEING[1] * strength), m.share)
     agree_type = sum(e.doc_type == doc_type for e in layout.examples)
-    proposal.doc_type_confidence = min(CAP, BY_AGREEING.get(agree_type, MOST) * strength)
+    unanimous = agree_type / len(layout.examples)  # a layout two types share decides neither
+    proposal.doc_type_confidence = (
+        min(CAP, BY_AGREEING.get(agree_type, MOST) * strength) * unanimous
+    )
     for name, found in readings.items():
         groups: dict[str, list[tuple[str, Box, int]]] = defaultdict(list)
         for r in found:
@@ -177,6 +214,17 @@ def propose(pages: list[Page], learned: LearnedLayouts) -> Proposal | None:
     return proposal
 
 
+def _same_place(rule: str, learned: str) -> bool:
+    """The same value, or one read a little longer or shorter than the other at the same
+    place ("University of Chicago" / "University of Chicago Medical Center"): agreement,
+    and the rules' reading of the extent is kept."""
+    if key(rule) == key(learned):
+        return True
+    a = {key(w) for w in rule.split()} - {""}
+    b = {key(w) for w in learned.split()} - {""}
+    return bool(a and b) and (a <= b or b <= a)
+
+
 def combine(
     doc_type: str,
     doc_type_confidence: float,
@@ -202,7 +250,7 @@ def combine(
         if rule is None or rule.value is None:
             out[name] = learned
             continue
-        if key(rule.value) == key(learned.value or ""):
+        if _same_place(rule.value, learned.value or ""):
             both = min(CAP, 1 - (1 - rule.confidence) * (1 - learned.confidence))
             rule.confidence = round(max(rule.confidence, both), 3)
             rule.source = f"{learned.source} and the rules"

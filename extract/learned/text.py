@@ -94,4 +94,9 @@ def normal(field: str, text: str) -> str | None:
     if field == "credit_hours":
         m = re.search(r"\d{1,3}(?:\.\d{1,2})?", text)
         return f"{float(m.group(0)):g}" if m and 0 < float(m.group(0)) <= 200 else None
+    if field in ("issuer", "credential_title"):
+        # a name, not a sentence: what a reflowed letter puts at a learned place is not one
+        words = text.split()
+        if len(words) > 10 or sum(c.isdigit() for c in text) > 4 or dates.find_dates(text):
+            return None
     return text
