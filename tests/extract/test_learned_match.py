@@ -10,7 +10,7 @@ from functools import cache
 
 from extract.learned import LearnedLayouts, learn, match
 from extract.pages import read_pages
-from extract.types import Page, Word
+from extract.types import Page
 from tests.support import CORPUS, corpus_labels
 
 
