@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from credflow.cli import app
 from credflow.context import open_context
 from models import AuditEvent
 from tests.compliance.test_removal_learning import read_and_approve
+from tests.support import CORPUS
 
 
 def test_list_show_and_forget_a_learned_layout(tmp_path: Path) -> None:
@@ -35,3 +37,18 @@ def test_list_show_and_forget_a_learned_layout(tmp_path: Path) -> None:
         event = s.scalars(select(AuditEvent).where(AuditEvent.action == "layout.forgotten")).one()
         assert event.actor == "admin"
     ctx.close()
+
+
+def test_extract_stays_zero_shot_unless_given_the_site(tmp_path: Path) -> None:
+    ctx = open_context(tmp_path)
+    read_and_approve(ctx.db, "doc_0034.pdf")
+    ctx.close()
+    second = str(CORPUS / "doc_0074.pdf")
+    runner = CliRunner()
+    plain = runner.invoke(app, ["extract", second, "--json"])
+    assert plain.exit_code == 0, plain.output
+    assert "source" not in json.loads(plain.output)
+    learned = runner.invoke(app, ["extract", second, "--json", "--data-dir", str(tmp_path)])
+    assert learned.exit_code == 0, learned.output
+    sources = json.loads(learned.output)["source"]
+    assert sources["credential_number"].startswith("from 1 confirmed document of this layout")
