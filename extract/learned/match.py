@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,6 +63,7 @@ class TokenIndex:
         n = max(1, len(layouts))
         self.idf = {t: math.log(1.0 + n / len(ids)) for t, ids in postings.items()}
         self.postings = {t: np.asarray(ids, dtype=np.int32) for t, ids in postings.items()}
+        self.weights = {t: np.full(len(ids), self.idf[t]) for t, ids in postings.items()}
         self.total = np.zeros(len(layouts))
         for t, ids in self.postings.items():
             self.total[ids] += self.idf[t]
@@ -73,7 +75,7 @@ class TokenIndex:
         if not hits or not self.count:
             return []
         ids = np.concatenate([self.postings[t] for t in hits])
-        weights = np.concatenate([np.full(len(self.postings[t]), self.idf[t]) for t in hits])
+        weights = np.concatenate([self.weights[t] for t in hits])
         coverage = np.bincount(ids, weights=weights, minlength=self.count) / np.maximum(
             self.total, 1e-9
         )
@@ -106,7 +108,10 @@ def match(pages: list[Page], learned: LearnedLayouts) -> Match | None:
         return None
     words = page_tokens(pages)
     best: Match | None = None
-    for i, _ in _index(learned).candidates(set(words)):
+    candidates = _index(learned).candidates(set(words))
+    for i, coverage in candidates:
+        if best is not None and coverage < 0.8 * candidates[0][1]:
+            break  # far fewer of its words on the page than the one already matched
         found = fit(learned.layouts[i], words)
         if found is not None and (best is None or found.share > best.share):
             best = found
@@ -157,19 +162,7 @@ def fit(
     sh = np.hstack([s, np.ones((len(s), 1))])
     pool = np.asarray(unique if len(unique) >= 3 else range(len(pairs)))
     rng = np.random.default_rng(len(pairs))
-    best_in: NDArray[np.bool_] | None = None
-    best_cost = math.inf
-    for _ in range(ITERATIONS):
-        pick = rng.choice(pool, 3, replace=False)
-        a = _solve(sh[pick], d[pick])
-        if a is None:
-            continue
-        # MSAC: a pair costs its squared error up to the tolerance, so the fit that puts
-        # the most anchors most exactly in place wins (not merely the most within reach)
-        err = _scaled(sh @ a.T - d, 1.5)
-        cost = float(np.minimum(err, 1.0).sum())
-        if cost < best_cost:
-            best_cost, best_in = cost, err < 1.0
+    best_in = _ransac(sh, d, pool, rng)
     if best_in is None or best_in.sum() < MIN_INLIERS:
         return None
     a = _solve(sh[best_in], d[best_in])
@@ -191,6 +184,39 @@ def fit(
     if len(anchored) < MIN_INLIERS or share < MIN_SHARE:
         return None
     return Match(layout, share, len(anchored), a, anchored)
+
+
+def _ransac(
+    sh: NDArray[np.float64], d: NDArray[np.float64], pool: NDArray[Any], rng: np.random.Generator
+) -> NDArray[np.bool_] | None:
+    """The inliers of the best of ITERATIONS three-pair fits, all solved and scored at once.
+
+    MSAC: a pair costs its squared error up to the tolerance, so the fit that puts the most
+    anchors most exactly in place wins (not merely the most within reach)."""
+    picks = pool[rng.integers(0, len(pool), (ITERATIONS, 3))]
+    distinct = (
+        (picks[:, 0] != picks[:, 1]) & (picks[:, 0] != picks[:, 2]) & (picks[:, 1] != picks[:, 2])
+    )
+    picks = picks[distinct]
+    src, dst = sh[picks], d[picks]  # (k, 3, 3), (k, 3, 2)
+    ok = np.abs(np.linalg.det(src)) > 1e-9
+    if not ok.any():
+        return None
+    models = np.linalg.solve(src[ok], dst[ok]).transpose(0, 2, 1)  # (k, 2, 3)
+    det = models[:, 0, 0] * models[:, 1, 1] - models[:, 0, 1] * models[:, 1, 0]
+    plausible = (
+        (det > 0.4)
+        & (det < 2.5)
+        & (np.abs(models[:, 0, 1]) <= 0.3)
+        & (np.abs(models[:, 1, 0]) <= 0.3)
+    )
+    if not plausible.any():
+        return None
+    models = models[plausible]
+    residual = np.einsum("nj,kij->kni", sh, models) - d  # (k, n, 2)
+    err = ((residual / (1.5 * np.array([TOLERANCE_X, TOLERANCE_Y]))) ** 2).sum(axis=2)
+    best = int(np.argmin(np.minimum(err, 1.0).sum(axis=1)))
+    return np.asarray(err[best] < 1.0)
 
 
 def _scaled(residual: NDArray[np.float64], slack: float) -> NDArray[np.float64]:

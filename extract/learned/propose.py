@@ -20,8 +20,8 @@ from extract.learned.text import key, normal
 from extract.types import Box, Candidate, FieldResult, Page, Word, fields_for
 
 # confidence of a value read at a learned place, by how many confirmed documents agree
-BY_AGREEING = {1: 0.9, 2: 0.95}
-MOST = 0.97
+BY_AGREEING = {1: 0.8, 2: 0.9}
+MOST = 0.95
 CAP = 0.99
 GAP = 1.6  # a value's words are at most this many word heights apart on their line
 
@@ -118,9 +118,10 @@ def _joins(words: list[Word], left: int, right: int, other: set[int]) -> bool:
 NEAREST = 3  # anchors whose own displacement corrects a spot's place
 
 
-def _spot_box(m: Match, spot: Spot, pages: dict[int, Page]) -> Box:
+def _spot_box(m: Match, spot: Spot, pages: dict[int, Page]) -> tuple[Box, float]:
     """Where the spot falls on the page: the layout's fit, corrected by how its nearest
-    anchors (the label beside it, the heading above) moved on this page."""
+    anchors (the label beside it, the heading above) moved on this page; and how sure that
+    place is (1.0 when those anchors moved alike, less when the text around was reflowed)."""
     x0, y0, x1, y1 = spot.box
     pts = [m.apply(x, y) for x, y in ((x0, y0), (x1, y1), (x0, y1), (x1, y0))]
     xs, ys = [p[0] for p in pts], [p[1] for p in pts]
@@ -132,14 +133,15 @@ def _spot_box(m: Match, spot: Spot, pages: dict[int, Page]) -> Box:
             continue
         near.append(((a.x - cx) ** 2 + (3 * (a.y - cy)) ** 2, a, pages[page_no].words[wi].box))
     near.sort(key=lambda n: n[0])
-    dx = dy = 0.0
-    if near:
-        for _, a, (bx0, by0, bx1, by1) in near[:NEAREST]:
-            px, py = m.apply(a.x, a.y)
-            dx += (bx0 + bx1) / 2 - px
-            dy += (by0 + by1) / 2 - py
-        dx, dy = dx / len(near[:NEAREST]), dy / len(near[:NEAREST])
-    return (min(xs) + dx, min(ys) + dy, max(xs) + dx, max(ys) + dy)
+    moves = []
+    for _, a, (bx0, by0, bx1, by1) in near[:NEAREST]:
+        px, py = m.apply(a.x, a.y)
+        moves.append(((bx0 + bx1) / 2 - px, (by0 + by1) / 2 - py))
+    dx = sum(v[0] for v in moves) / len(moves) if moves else 0.0
+    dy = sum(v[1] for v in moves) / len(moves) if moves else 0.0
+    spread = max((abs(v[0] - dx) + 3 * abs(v[1] - dy) for v in moves), default=0.0)
+    sure = 1.0 - min(0.3, max(0.0, spread - 0.01) * 10)
+    return (min(xs) + dx, min(ys) + dy, max(xs) + dx, max(ys) + dy), sure
 
 
 def _problems(name: str, value: str, doc_type: str) -> list[str]:
@@ -164,21 +166,21 @@ def propose(pages: list[Page], learned: LearnedLayouts) -> Proposal | None:
     by_number = {p.number: p for p in pages}
     doc_type = layout.doc_type
     strength = _strength(m)
-    readings: dict[str, list[tuple[str, Box, int]]] = defaultdict(list)
+    readings: dict[str, list[tuple[str, Box, int, float]]] = defaultdict(list)
     for example in layout.examples:
         for spot in example.spots:
             page = by_number.get(spot.page)
             if page is None:
                 continue
             other = {wi for (pn, wi), f in static.items() if pn == spot.page and f != spot.field}
-            box = _spot_box(m, spot, by_number)
+            box, sure = _spot_box(m, spot, by_number)
             # a state is read out of the address or board name around it, so it may run long
             state = spot.field == "jurisdiction"
             wide = spot.field in PERSONAL_FIELDS or state
             read = _read(page, box, other, wide, 0.15 if state else 0.03)
             value = normal(spot.field, read[0]) if read else None
             if read and value:
-                readings[spot.field].append((value, read[1], spot.page))
+                readings[spot.field].append((value, read[1], spot.page, sure))
     proposal = Proposal(layout.id, doc_type, min(CAP, BY_AGREEING[1] * strength), m.share)
     agree_type = sum(e.doc_type == doc_type for e in layout.examples)
     unanimous = agree_type / len(layout.examples)  # a layout two types share decides neither
@@ -186,13 +188,14 @@ def propose(pages: list[Page], learned: LearnedLayouts) -> Proposal | None:
         min(CAP, BY_AGREEING.get(agree_type, MOST) * strength) * unanimous
     )
     for name, found in readings.items():
-        groups: dict[str, list[tuple[str, Box, int]]] = defaultdict(list)
+        groups: dict[str, list[tuple[str, Box, int, float]]] = defaultdict(list)
         for r in found:
             groups[key(r[0])].append(r)
         ranked = sorted(groups.values(), key=len, reverse=True)
         best = ranked[0]
-        value, box, page_no = best[0]
-        confidence = BY_AGREEING.get(len(best), MOST) * strength
+        value, box, page_no, _ = best[0]
+        sure = max(r[3] for r in best)
+        confidence = BY_AGREEING.get(len(best), MOST) * strength * sure
         problems = _problems(name, value, doc_type)
         if problems:
             continue  # what fails its check is not this field here: the rules decide
@@ -211,6 +214,11 @@ def propose(pages: list[Page], learned: LearnedLayouts) -> Proposal | None:
             problems,
             source=source_note(len(best)),
         )
+    # one value read for two fields: a misplaced spot, trust neither
+    counts: dict[str, int] = defaultdict(int)
+    for f in proposal.fields.values():
+        counts[key(f.value or "")] += 1
+    proposal.fields = {n: f for n, f in proposal.fields.items() if counts[key(f.value or "")] == 1}
     return proposal
 
 
@@ -243,8 +251,12 @@ def combine(
         )
     wanted = set(fields_for(doc_type))
     out = dict(fields)
+    # a value the rules gave another field is not this one's (an NPI is not a licence number)
+    elsewhere = {key(f.value): n for n, f in fields.items() if f.value}
     for name, learned in proposal.fields.items():
         if name not in wanted:
+            continue
+        if elsewhere.get(key(learned.value or ""), name) != name:
             continue
         rule = out.get(name)
         if rule is None or rule.value is None:

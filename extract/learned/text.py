@@ -72,10 +72,12 @@ def normal(field: str, text: str) -> str | None:
             words.pop()
         while words and key(words[0]) in _name_noise():
             words.pop(0)
-        name = " ".join(w for w in words if w).strip(" ,")
+        # a word with no letter in it ("®.", "|") is a speck or a rule line, not a name
+        name = " ".join(w for w in words if any(c.isalpha() for c in w)).strip(" ,")
         return name if name and not any(c.isdigit() for c in name) else None
     if field == "credential_number":
-        return re.sub(r"\s+", "", text).upper() or None
+        number = re.sub(r"\s+", "", text).upper()
+        return number if sum(c.isdigit() for c in number) >= 2 else None
     if field == "npi":
         digits = re.sub(r"\D", "", text)
         return digits if len(digits) == 10 else None
