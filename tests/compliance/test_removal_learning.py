@@ -5,6 +5,7 @@ words other confirmed documents printed too."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import select
 
@@ -56,7 +57,7 @@ def read_and_approve(db: Database, name: str) -> tuple[int, int, dict[str, str]]
 
 def learned_text(db: Database) -> str:
     with db.session() as s:
-        rows = [[r.doc_type, r.anchors] for r in s.scalars(select(LearnedLayout))]
+        rows: list[list[Any]] = [[r.doc_type, r.anchors] for r in s.scalars(select(LearnedLayout))]
         rows += [[e.document_id, e.spots] for e in s.scalars(select(LearnedExample))]
     return json.dumps(rows).casefold()
 

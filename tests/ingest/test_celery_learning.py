@@ -12,15 +12,18 @@ from sqlalchemy import select
 
 from ingest.intake import Intake
 from ingest.learning import learner
-from ingest.service import IngestConfig, IngestService
-from ingest.tasks import ProcessOptions
 from models import Database, Document, DocumentField, StoreLayout
 from models.learned_layout import learned_version
 from models.spec import fields_for
 from review.approve import approve_document
 from review.auth import create_user
 from tests.ingest.helpers import wait_for
-from tests.ingest.test_celery import REDIS_URL, _worker, pg_url, queue_name  # noqa: F401
+from tests.ingest.test_celery import (  # noqa: F401  (pg_url, queue_name: fixtures)
+    _worker,
+    celery_service,
+    pg_url,
+    queue_name,
+)
 from tests.support import CORPUS, corpus_labels
 
 pytestmark = [pytest.mark.celery, pytest.mark.postgres, pytest.mark.slow]
@@ -41,17 +44,7 @@ def test_a_celery_worker_reads_the_next_document_from_the_confirmed_one(
     db.upgrade()
     labels = {d["file"]: d for d in corpus_labels()}
     first, second = labels["doc_0034.pdf"], labels["doc_0074.pdf"]
-    service = IngestService(
-        IngestConfig(
-            db_url=pg_url,
-            data_dir=data,
-            options=ProcessOptions(lease_seconds=60),
-            queue="celery",
-            broker_url=REDIS_URL,
-            celery_queue=queue_name,
-            settle_seconds=0.2,
-        )
-    )
+    service = celery_service(pg_url, data, queue_name)
     service.start()
     worker, log = _worker(tmp_path, pg_url, queue_name, 1)
     intake = Intake(db, StoreLayout(data))
