@@ -67,3 +67,13 @@ def test_without_learned_layouts_the_rules_stand() -> None:
     result = extract_fields(new)
     assert apply_learned(new, *result, None) == result
     assert apply_learned(new, *result, LearnedLayouts()) == result
+
+
+def test_a_document_the_rules_cannot_place_gets_its_type_from_its_layout() -> None:
+    """Doc-type classification learns too: whatever the rules made of it ("other", barely
+    sure), a document of a confirmed layout gets that layout's type and fields."""
+    layouts = LearnedLayouts()
+    learn(pages("doc_0034.pdf"), "dea_registration", truth("doc_0034.pdf"), 1, layouts)
+    doc_type, confidence, fields = apply_learned(pages("doc_0074.pdf"), "other", 0.2, {}, layouts)
+    assert doc_type == "dea_registration" and confidence > 0.5
+    assert fields["credential_number"].value == truth("doc_0074.pdf")["credential_number"]
