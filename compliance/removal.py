@@ -51,6 +51,7 @@ from models import (
     record_event,
 )
 from models.compliance_status import mark_stale
+from models.learned_layout import forget_documents
 from models.records import ReferenceRequest, RetentionHold
 
 log = logging.getLogger(__name__)
@@ -531,6 +532,9 @@ def _remove_document_rows(session: Session, doc_ids: Sequence[int], touched: set
     """Delete what references the documents, then clear the rows to tombstones."""
     if not doc_ids:
         return
+    # what their words taught a layout goes too; words other documents also printed stay
+    if forget_documents(session, set(doc_ids)):
+        touched.update({"learned_layouts", "learned_examples"})
     table = Document.__table__
     assert isinstance(table, Table)
     _purge_references(session, table, doc_ids, touched, skip=set())

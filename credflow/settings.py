@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     poll_seconds: float | None = None
     rescan_seconds: float = 60.0
     settle_seconds: float = 1.0
+    # learn layouts from approved documents and propose values from them (admin may turn off)
+    learning: bool = True
 
     # mail
     smtp_host: str = "127.0.0.1"

@@ -30,10 +30,13 @@ def installed_plugins(names: tuple[str, ...] = PLUGIN_MODULES) -> list[Plugin]:
 
 
 def build_app(ctx: Context) -> FastAPI:
+    from ingest.learning import learner
+
     return create_app(
         ctx.db,
         ctx.layout,
         secret_key=ctx.settings.session_secret,
         plugins=installed_plugins(),
         settings=ctx.settings,
+        learner=learner if ctx.settings.learning else None,
     )

@@ -138,6 +138,8 @@ class FieldResult:
     box: Box | None = None
     candidates: list[Candidate] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # validator messages
+    # where the value came from when not the rules alone, e.g. a learned layout
+    source: str | None = None
 
 
 @dataclass(slots=True)
@@ -160,6 +162,11 @@ class Extraction:
                 for n, f in self.fields.items()
             },
             "doc_type_confidence": round(self.doc_type_confidence, 3),
+            **(
+                {"source": {n: f.source for n, f in self.fields.items() if f.source}}
+                if any(f.source for f in self.fields.values())
+                else {}
+            ),
         }
 
 

@@ -21,9 +21,11 @@ from PIL import Image
 from sqlalchemy import delete, select, update
 
 from extract.batch import FileRead, read_files
-from extract.fields import extract_fields
+from extract.learned import LearnedLayouts
+from extract.pipeline import read_fields
 from extract.types import FieldResult, Page, ReadOptions
 from ingest import leases
+from ingest.learning import CACHE as LEARNED
 from ingest.store import write_atomic
 from models import (
     Database,
@@ -53,6 +55,7 @@ class ProcessOptions:
     max_pages: int = 200
     memory_mb: int = 0  # the worker's memory limit, for the message when it is hit
     ocr_engine: str = "auto"  # extract.engine: "auto" (tesserocr when usable), "tesserocr", "cli"
+    learning: bool = True  # propose values from the layouts learned from confirmations
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,7 @@ def _read_and_record(
             on_start(claimed[index][0])
 
     outcomes: dict[int, Outcome] = {}
+    learned = LEARNED.get(db) if options.learning else None
     try:
         for result in read_files(
             [layout.original(sha) for _, sha in claimed],
@@ -174,7 +178,7 @@ def _read_and_record(
             heartbeat=heartbeat,
         ):
             doc_id = claimed[result.index][0]
-            outcomes[doc_id] = _record(db, doc_id, owner, result, options)
+            outcomes[doc_id] = _record(db, doc_id, owner, result, options, learned)
     except Exception as e:
         unfinished = [doc_id for doc_id, _ in claimed if doc_id not in outcomes]
         _log_unexpected(unfinished[0], e)
@@ -184,7 +188,12 @@ def _read_and_record(
 
 
 def _record(
-    db: Database, doc_id: int, owner: str, result: FileRead, options: ProcessOptions
+    db: Database,
+    doc_id: int,
+    owner: str,
+    result: FileRead,
+    options: ProcessOptions,
+    learned: LearnedLayouts | None = None,
 ) -> Outcome:
     """One document read: its fields and pages recorded, or the reason it failed."""
     if isinstance(result.error, MemoryError):
@@ -198,7 +207,7 @@ def _record(
     if result.error is not None:
         return _fail(db, doc_id, owner, str(result.error))
     try:
-        doc_type, doc_type_conf, fields = extract_fields(result.pages)
+        doc_type, doc_type_conf, fields = read_fields(result.pages, learned)
     except Exception as e:
         _log_unexpected(doc_id, e)
         return _release_unexpected(db, doc_id, owner, e, options)
@@ -301,6 +310,7 @@ def _field_row(doc_id: int, f: FieldResult) -> DocumentField:
             for c in f.candidates
         ],
         problems=list(f.problems),
+        source=f.source,
     )
 
 

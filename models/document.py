@@ -138,5 +138,7 @@ class DocumentField(Base):
     candidates: Mapped[list[Any]] = mapped_column(default=list)
     # validator messages, e.g. ["DEA check digit does not match"]
     problems: Mapped[list[Any]] = mapped_column(default=list)
+    # where the value came from when not the rules alone ("from 3 confirmed documents ...")
+    source: Mapped[str | None] = mapped_column(String(200))
 
     document: Mapped[Document] = relationship(back_populates="fields")

@@ -102,6 +102,8 @@ class FieldOut(BaseModel):
     box: list[float] | None
     candidates: list[dict[str, Any]] = []
     problems: list[str] = []
+    # where the value came from when not the rules alone ("from 3 confirmed documents ...")
+    source: str | None = None
 
 
 class PageOut(BaseModel):
@@ -300,6 +302,7 @@ def document_detail(session: Session, doc: Document) -> DocumentDetail:
             box=list(f.box) if f.box else None,
             candidates=list(f.candidates or []),
             problems=[str(p) for p in f.problems or []],
+            source=f.source,
         )
         for f in session.scalars(select(DocumentField).where(DocumentField.document_id == doc.id))
     }
@@ -449,12 +452,13 @@ def get_document(document_id: DocumentId, session: SessionDep, user: Reader) -> 
 
 @router.post("/documents/{document_id}/approve", response_model=ApproveOut)
 def approve(
-    document_id: DocumentId, body: ApproveIn, session: SessionDep, user: Reviewer
+    document_id: DocumentId, body: ApproveIn, session: SessionDep, state: StateDep, user: Reviewer
 ) -> ApproveOut:
     """Confirm the fields: writes the Credential, links the provider (null: created from
-    the confirmed person_name and npi) and records an audit event per field."""
+    the confirmed person_name and npi), records an audit event per field and learns the
+    document's layout."""
     result = decisions.approve_document(
-        session, document_id, user, body.doc_type, body.fields, body.provider_id
+        session, document_id, user, body.doc_type, body.fields, body.provider_id, state.learner
     )
     session.commit()
     return ApproveOut(

@@ -84,6 +84,7 @@ from review.security import (
     install_api_docs,
     install_error_contract,
 )
+from review.routes import layouts
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -148,6 +149,7 @@ def create_app(
     login_backoff_cap: float | None = None,
     claim_seconds: int | None = None,
     https_only: bool | None = None,
+    learner: Any = None,
 ) -> FastAPI:
     """Build the web application. Values left as None come from `settings` (the attributes
     of credflow.settings.Settings), else the defaults here."""
@@ -179,6 +181,7 @@ def create_app(
         ),
         # an office shares one address: allow several people's attempts from it
         login_by_ip=RateLimiter(attempts * 5, 60.0),
+        learner=learner,
     )
 
     app = FastAPI(
@@ -213,6 +216,8 @@ def create_app(
 
     app.include_router(router)
     app.include_router(files_router)
+    app.include_router(layouts.router)
+    state.nav.append(layouts.NAV)
     _load_pages_router(app)
 
     web = WebContext(

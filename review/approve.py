@@ -10,6 +10,7 @@ machine's value and the person's. All in the caller's transaction: the caller co
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -33,6 +34,11 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DEA = re.compile(r"^[A-Z][A-Z9]\d{7}$")
 _SCHEDULES = re.compile(r"^[1-5]N?(,[1-5]N?)*$")
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
+
+
+# Learns from an approved document (session, document id, doc_type, confirmed values, user);
+# handed in by `credflow` (this package does not import `extract`), None when learning is off.
+Learner = Callable[[Session, int, str, dict[str, str], User], None]
 
 
 class ReviewError(Exception):
@@ -237,8 +243,10 @@ def approve_document(
     doc_type: str,
     fields: dict[str, Any],
     provider_id: int | None,
+    learner: Learner | None = None,
 ) -> ApproveResult:
-    """Confirm a document: Credential rows, provider link, audit events. Raises NotFound,
+    """Confirm a document: Credential rows, provider link, audit events; then `learner`
+    learns its layout from the confirmed values. Raises NotFound,
     Conflict (not awaiting review / claimed by someone else) or Invalid (with per-field
     errors); nothing is written then."""
     if doc_type not in FIELDS_BY_TYPE:
@@ -384,6 +392,8 @@ def approve_document(
         note=f"provider {provider.id}; credentials {', '.join(map(str, credential_ids)) or 'none'}",
     )
     session.flush()
+    if learner is not None:
+        learner(session, doc.id, doc_type, values, user)
     return ApproveResult(
         provider_id=provider.id, credential_ids=credential_ids, provider_created=created
     )

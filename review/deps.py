@@ -55,6 +55,8 @@ class AppState:
     login_by_ip: RateLimiter = field(default_factory=lambda: RateLimiter(30))
     # navigation links: (label, path, roles that see it)
     nav: list[tuple[str, str, tuple[Role, ...]]] = field(default_factory=list)
+    # learns from each approval (review.approve.Learner); None: learning is off
+    learner: Any = None
 
 
 class NotAuthenticated(Exception):

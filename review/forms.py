@@ -80,6 +80,8 @@ class FieldView:
     state: str = STATE_CONFIRMED
     proposed: bool = True  # the machine proposed this field
     error: str | None = None  # why the last approval refused the value
+    # where the proposal came from when not the rules alone ("from 3 confirmed documents ...")
+    source: str | None = None
 
     @property
     def label(self) -> str:

@@ -392,6 +392,7 @@ def _field_views(
             candidates=[c for c in (f.candidates or []) if isinstance(c, dict)] if f else [],
             problems=[str(p) for p in (f.problems or [])] if f else [],
             proposed=f is not None,
+            source=f.source if f else None,
         )
         if typed is not None and name in typed:
             view.value = str(typed.get(name) or "")
@@ -513,6 +514,7 @@ def _approve(
             submitted.doc_type,
             dict(submitted.values),
             submitted.provider_id,
+            get_state(request).learner,
         )
         _record_review_marks(session, document_id, user, submitted)
         session.commit()

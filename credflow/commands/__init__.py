@@ -6,7 +6,15 @@ import importlib
 
 import typer
 
-MODULES = ("extract_cmd", "service", "users", "db_cmd", "compliance_cmd", "records_cmd")
+MODULES = (
+    "extract_cmd",
+    "service",
+    "users",
+    "db_cmd",
+    "compliance_cmd",
+    "records_cmd",
+    "layouts_cmd",
+)
 
 
 def register_all(app: typer.Typer) -> None:

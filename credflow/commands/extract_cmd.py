@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from extract import ExtractError
+from extract.learned import LearnedLayouts
 from extract.pipeline import extract_files
 
 PROGRESS_FROM = 5  # files; fewer finish before a bar would be worth drawing
@@ -33,12 +34,14 @@ def _init_worker() -> None:
     warm_up()
 
 
-def _chunk(paths: list[str], text_only: bool) -> list[tuple[str, Any, str | None]]:
+def _chunk(
+    paths: list[str], text_only: bool, learned: LearnedLayouts | None = None
+) -> list[tuple[str, Any, str | None]]:
     """(path, result, error) for each file of a chunk, in order: a JSON object, the
     pages' text, or the one-line reason. The chunk's scans share tesseract runs."""
     results: dict[int, tuple[str, Any, str | None]] = {}
     try:
-        for index, done in extract_files([Path(p) for p in paths]):
+        for index, done in extract_files([Path(p) for p in paths], learned=learned):
             path = paths[index]
             if isinstance(done, ExtractError):
                 results[index] = (path, None, str(done))
@@ -53,19 +56,21 @@ def _chunk(paths: list[str], text_only: bool) -> list[tuple[str, Any, str | None
 
 
 def _results(
-    files: list[Path], workers: int, text_only: bool
+    files: list[Path], workers: int, text_only: bool, learned: LearnedLayouts | None = None
 ) -> Iterator[tuple[str, Any, str | None]]:
     paths = [str(f) for f in files]
     chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
     if workers > 1 and len(chunks) > 1:
         os.environ["OMP_THREAD_LIMIT"] = "1"
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
-            for done in pool.map(_chunk, chunks, [text_only] * len(chunks)):
+            for done in pool.map(
+                _chunk, chunks, [text_only] * len(chunks), [learned] * len(chunks)
+            ):
                 yield from done
     else:
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
         for chunk in chunks:
-            yield from _chunk(chunk, text_only)
+            yield from _chunk(chunk, text_only, learned)
 
 
 def register(app: typer.Typer) -> None:
@@ -82,8 +87,18 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[
             int, typer.Option("--workers", "-w", min=1, help="Processes to spread the files over.")
         ] = 1,
+        data_dir: Annotated[
+            Path | None,
+            typer.Option(
+                "--data-dir",
+                help="Also use the layouts this site learned from approvals (its database).",
+                show_default=False,
+            ),
+        ] = None,
     ) -> None:
-        """Read documents and print their type and fields (no database needed)."""
+        """Read documents and print their type and fields (no database needed; with
+        --data-dir, what the site learned from confirmed documents is used too)."""
+        learned = _site_learned(data_dir) if data_dir is not None else None
         failed = 0
         show_bar = len(files) >= PROGRESS_FROM and sys.stderr.isatty()
         progress = None
@@ -96,7 +111,7 @@ def register(app: typer.Typer) -> None:
             progress.start()
             task = progress.add_task("reading", total=len(files))
         try:
-            for path, result, error in _results(files, workers, text):
+            for path, result, error in _results(files, workers, text, learned):
                 if progress is not None and task is not None:
                     progress.advance(task)
                 if error is not None:
@@ -116,6 +131,18 @@ def register(app: typer.Typer) -> None:
                 progress.stop()
         if failed:
             raise typer.Exit(1)
+
+
+def _site_learned(data_dir: Path) -> LearnedLayouts:
+    from credflow.context import open_context
+    from ingest.learning import load_learned
+
+    ctx = open_context(data_dir)
+    try:
+        with ctx.db.session() as s:
+            return load_learned(s)
+    finally:
+        ctx.close()
 
 
 def _print_human(path: str, result: dict[str, Any]) -> None:

@@ -35,6 +35,7 @@ def process_options(settings: Settings) -> Any:
         max_pages=settings.max_pages,
         memory_mb=settings.worker_memory_mb,
         ocr_engine=settings.ocr_engine,
+        learning=settings.learning,
     )
 
 

@@ -44,6 +44,21 @@ def queue_name() -> Iterator[str]:
     client.close()
 
 
+def celery_service(pg_url: str, data: Path, queue: str) -> IngestService:
+    """The service's side at a larger site: watcher and dispatcher sending to Celery."""
+    return IngestService(
+        IngestConfig(
+            db_url=pg_url,
+            data_dir=data,
+            options=ProcessOptions(lease_seconds=60),
+            queue="celery",
+            broker_url=REDIS_URL,
+            celery_queue=queue,
+            settle_seconds=0.2,
+        )
+    )
+
+
 def _worker(
     tmp_path: Path, pg_url: str, queue: str, n: int
 ) -> tuple[subprocess.Popen[bytes], Path]:
@@ -75,17 +90,7 @@ def test_two_celery_workers_read_a_batch_and_a_lost_message_is_sent_again(
     lost = Intake(db, StoreLayout(data)).take_file(
         make_text_pdf(tmp_path / "lost.pdf", 999), hint=None, remove=False
     )
-    service = IngestService(
-        IngestConfig(
-            db_url=pg_url,
-            data_dir=data,
-            options=ProcessOptions(lease_seconds=60),
-            queue="celery",
-            broker_url=REDIS_URL,
-            celery_queue=queue_name,
-            settle_seconds=0.2,
-        )
-    )
+    service = celery_service(pg_url, data, queue_name)
     service.start()  # the dispatcher sends the waiting document at once...
     client = redis.Redis.from_url(REDIS_URL)
     wait_for(lambda: client.llen(queue_name) == 1, timeout=30)

@@ -103,6 +103,7 @@ def test_list_and_read_documents(db: Database, tmp_path: Path, api: TestClient) 
         "box": [0.1, 0.35, 0.5, 0.38],
         "candidates": [],
         "problems": [],
+        "source": None,  # proposed by the rules alone, not from a learned layout
     }
     assert detail["pages"] == [
         {

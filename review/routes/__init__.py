@@ -1,0 +1,1 @@
+"""Route modules by resource: each a module-level `APIRouter`, included by `review.app`."""
