@@ -5,6 +5,7 @@ Imports nothing else of credflow's; every other part builds on it.
 
 import models.compliance
 import models.records
+import models.screening
 import models.search  # noqa: F401  (search terms, kept by a session hook)
 from models.audit import AuditDetail, AuditEvent, record_event
 from models.base import Base

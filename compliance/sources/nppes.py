@@ -1,0 +1,136 @@
+"""NPPES: the monthly full file (npidata_pfile_*.csv, 330 columns, ~9 million rows) and
+saved NPI Registry API answers (JSON with `results[]`).
+
+Only what screening and licence checks need is kept: NPI, entity type, names, credential
+text, the 15 taxonomy / licence number / licence state groups, and the deactivation and
+reactivation dates. Columns are found by name, so a reordered file still reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from compliance.sources.files import any_date, iso
+
+GROUPS = 15
+REQUIRED = ("NPI", "Entity Type Code", "Provider License Number_1", "NPI Deactivation Date")
+
+
+def recognise(header: list[str]) -> bool:
+    names = {h.strip() for h in header}
+    return all(r in names for r in REQUIRED)
+
+
+@dataclass(slots=True)
+class NpiRow:
+    npi: str
+    entity_type: str | None
+    last_name: str | None
+    first_name: str | None
+    middle_name: str | None
+    organization: str | None
+    credential: str | None
+    deactivated_on: date | None
+    reactivated_on: date | None
+    licenses: list[dict[str, Any]]
+
+    def row(self, import_id: int) -> dict[str, Any]:
+        return {
+            "npi": self.npi, "import_id": import_id, "entity_type": self.entity_type,
+            "last_name": self.last_name, "first_name": self.first_name,
+            "middle_name": self.middle_name, "organization": self.organization,
+            "credential": self.credential, "deactivated_on": self.deactivated_on,
+            "reactivated_on": self.reactivated_on, "licenses": self.licenses,
+        }  # fmt: skip
+
+
+def _npi(text: str) -> str | None:
+    text = text.strip()
+    return text if len(text) == 10 and text.isdigit() else None
+
+
+class FileParser:
+    """Rows of the full NPPES file; holds only the column positions it needs."""
+
+    def __init__(self, header: list[str]) -> None:
+        ix = {h.strip(): i for i, h in enumerate(header)}
+        self.width = len(header)
+
+        def at(name: str) -> int:
+            return ix.get(name, -1)
+
+        self.npi = at("NPI")
+        self.entity = at("Entity Type Code")
+        self.org = at("Provider Organization Name (Legal Business Name)")
+        self.last = at("Provider Last Name (Legal Name)")
+        self.first = at("Provider First Name")
+        self.middle = at("Provider Middle Name")
+        self.cred = at("Provider Credential Text")
+        self.deact = at("NPI Deactivation Date")
+        self.react = at("NPI Reactivation Date")
+        self.groups = [
+            (at(f"Healthcare Provider Taxonomy Code_{n}"), at(f"Provider License Number_{n}"),
+             at(f"Provider License Number State Code_{n}"),
+             at(f"Healthcare Provider Primary Taxonomy Switch_{n}"))
+            for n in range(1, GROUPS + 1)
+        ]  # fmt: skip
+
+    def parse(self, row: list[str]) -> NpiRow | str:
+        if len(row) != self.width:
+            return f"row has {len(row)} values, not {self.width}"
+        npi = _npi(row[self.npi])
+        if npi is None:
+            return "no ten-digit NPI"
+
+        def v(i: int) -> str | None:
+            return (row[i].strip() or None) if i >= 0 else None
+
+        licenses = []
+        for code_i, lic_i, st_i, prim_i in self.groups:
+            code, lic, st = v(code_i), v(lic_i), v(st_i)
+            if code or lic:
+                licenses.append({"taxonomy": code, "license": lic, "state": st,
+                                 "primary": v(prim_i) == "Y"})  # fmt: skip
+        try:
+            deact = any_date(row[self.deact]) if self.deact >= 0 else None
+            react = any_date(row[self.react]) if self.react >= 0 else None
+        except ValueError:
+            return "a date that is not a date"
+        return NpiRow(npi, v(self.entity), v(self.last), v(self.first), v(self.middle),
+                      v(self.org), v(self.cred), deact, react, licenses)  # fmt: skip
+
+
+def api_error(answer: Any) -> str | None:
+    """The registry's error answer in one line, or None when the answer has results."""
+    if isinstance(answer, dict) and "Errors" in answer:
+        errors = answer.get("Errors") or []
+        text = "; ".join(str(e.get("description", e)) for e in errors if isinstance(e, dict))
+        return f"an NPI Registry error answer: {text or 'no description'}"
+    if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
+        return "JSON that is not an NPI Registry answer (no results[])"
+    return None
+
+
+def parse_api_result(item: Any) -> NpiRow | str:
+    """One element of an NPI Registry API answer's `results`."""
+    if not isinstance(item, dict):
+        return "a result that is not an object"
+    npi = _npi(str(item.get("number", "")))
+    if npi is None:
+        return "no ten-digit NPI"
+    basic = item.get("basic") or {}
+    etype = {"NPI-1": "1", "NPI-2": "2"}.get(str(item.get("enumeration_type")))
+    licenses = [
+        {"taxonomy": t.get("code"), "license": (t.get("license") or None),
+         "state": (t.get("state") or None), "primary": bool(t.get("primary"))}
+        for t in item.get("taxonomies") or [] if isinstance(t, dict)
+    ]  # fmt: skip
+    deact = iso(str(basic.get("deactivation_date") or ""))
+    if deact is None and basic.get("status") == "D":
+        deact = iso(str(basic.get("last_updated") or ""))
+    return NpiRow(
+        npi, etype, basic.get("last_name"), basic.get("first_name"), basic.get("middle_name"),
+        basic.get("organization_name"), basic.get("credential"), deact,
+        iso(str(basic.get("reactivation_date") or "")), licenses,
+    )  # fmt: skip
