@@ -93,7 +93,7 @@ class NameParts:
     def initial(self) -> str:
         return self.given[0][0] if self.given else ""
 
-    def keys(self) -> Iterator[tuple[str, str]]:
+    def index_keys(self) -> Iterator[tuple[str, str]]:
         """Index keys: the whole family name, and each part of a compound one."""
         if not self.family or not self.initial:
             return

@@ -30,16 +30,26 @@ class Entry:
         """The list_entries row (for a bulk insert)."""
         n = self.name
         return {
-            "import_id": import_id, "source": source, "entry_key": self.entry_key,
+            "import_id": import_id,
+            "source": source,
+            "entry_key": self.entry_key,
             "content_hash": self.content_hash,
             "family_norm": " ".join(n.family) if n else None,
             "given_norm": " ".join(n.given) if n else None,
             "middle_norm": " ".join(n.middle) if n else None,
-            "business": self.business, "npi": self.npi, "upin": self.upin,
-            "date_of_birth": self.date_of_birth, "state": self.state, "city": self.city,
-            "specialty": self.specialty, "starts_on": self.starts_on, "ended_on": self.ended_on,
-            "end_reason": None, "ended_by_import_id": None, "record": self.record,
-        }  # fmt: skip
+            "business": self.business,
+            "npi": self.npi,
+            "upin": self.upin,
+            "date_of_birth": self.date_of_birth,
+            "state": self.state,
+            "city": self.city,
+            "specialty": self.specialty,
+            "starts_on": self.starts_on,
+            "ended_on": self.ended_on,
+            "end_reason": None,
+            "ended_by_import_id": None,
+            "record": self.record,
+        }
 
 
 def digest(*parts: object) -> str:

@@ -113,8 +113,13 @@ def import_file(
     found = recognise(path)
     report.source, report.kind = found.source, found.kind
     with db.session() as s:
-        imp = SourceImport(source=found.source, kind=found.kind, file_name=path.name[:300],
-                           sha256=report.sha256, imported_by=actor)  # fmt: skip
+        imp = SourceImport(
+            source=found.source,
+            kind=found.kind,
+            file_name=path.name[:300],
+            sha256=report.sha256,
+            imported_by=actor,
+        )
         s.add(imp)
         s.flush()
         report.import_id = imp.id
@@ -129,8 +134,14 @@ def import_file(
         imp.rows_read, imp.rows_kept = report.rows_read, report.rows_kept
         imp.rows_rejected, imp.rows_ended = report.rows_rejected, report.rows_ended
         imp.rejections = dict(report.rejections)
-        record_event(s, actor=actor, action="source.imported", entity_type="source_import",
-                     entity_id=imp.id, note=report.line())  # fmt: skip
+        record_event(
+            s,
+            actor=actor,
+            action="source.imported",
+            entity_type="source_import",
+            entity_id=imp.id,
+            note=report.line(),
+        )
     return report
 
 
@@ -156,9 +167,13 @@ class _Held:
 
 
 def _import_list(
-    s: Session, path: Path, found: Recognised, import_id: int, report: ImportReport,
+    s: Session,
+    path: Path,
+    found: Recognised,
+    import_id: int,
+    report: ImportReport,
     progress: Progress | None,
-) -> None:  # fmt: skip
+) -> None:
     source = found.source
     held: dict[str, _Held] = {
         r.entry_key: _Held(r.id, r.content_hash, r.ended_on)
@@ -203,16 +218,28 @@ def _import_list(
                     new_rows.append(e.row(source, import_id))
                     held[e.entry_key] = _Held(-1, e.content_hash, e.ended_on)
                 elif cur.ended_on is None and cur.id > 0:
-                    ends.append({"b_id": cur.id, "ended_on": e.ended_on, "ended_by": import_id,
-                                 "why": f"reinstated on {e.ended_on} ({path.name})"})  # fmt: skip
+                    ends.append(
+                        {
+                            "b_id": cur.id,
+                            "ended_on": e.ended_on,
+                            "ended_by": import_id,
+                            "why": f"reinstated on {e.ended_on} ({path.name})",
+                        }
+                    )
                     cur.ended_on = e.ended_on
                 continue
             seen.add(e.entry_key)
             if cur is not None and cur.content_hash == e.content_hash:
                 continue
             if cur is not None and cur.id > 0 and cur.ended_on is None:
-                ends.append({"b_id": cur.id, "ended_on": e.starts_on, "ended_by": import_id,
-                             "why": f"replaced by a changed row in {path.name}"})  # fmt: skip
+                ends.append(
+                    {
+                        "b_id": cur.id,
+                        "ended_on": e.starts_on,
+                        "ended_by": import_id,
+                        "why": f"replaced by a changed row in {path.name}",
+                    }
+                )
             new_rows.append(e.row(source, import_id))
             held[e.entry_key] = _Held(-1, e.content_hash, e.ended_on)
             if len(new_rows) >= BATCH:
@@ -237,15 +264,19 @@ def _import_list(
                 and h.id > 0
                 and (h.ended_on is None or h.ended_on > report.list_date)
             ):
-                ends.append({"b_id": h.id, "ended_on": report.list_date, "ended_by": import_id,
-                             "why": why})  # fmt: skip
+                ends.append(
+                    {"b_id": h.id, "ended_on": report.list_date, "ended_by": import_id, "why": why}
+                )
     if ends:
         stmt = (
             update(_ENTRIES)
             .where(_ENTRIES.c.id == bindparam("b_id"))
-            .values(ended_on=bindparam("ended_on"), ended_by_import_id=bindparam("ended_by"),
-                    end_reason=bindparam("why"))
-        )  # fmt: skip
+            .values(
+                ended_on=bindparam("ended_on"),
+                ended_by_import_id=bindparam("ended_by"),
+                end_reason=bindparam("why"),
+            )
+        )
         for i in range(0, len(ends), BATCH):
             s.connection().execute(stmt, ends[i : i + BATCH])
     report.rows_ended = len(ends)
@@ -266,9 +297,13 @@ def _upsert_npi(s: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def _import_nppes(
-    s: Session, path: Path, header: list[str], import_id: int, report: ImportReport,
+    s: Session,
+    path: Path,
+    header: list[str],
+    import_id: int,
+    report: ImportReport,
     progress: Progress | None,
-) -> None:  # fmt: skip
+) -> None:
     parser = nppes.FileParser(header)
     batch: dict[str, dict[str, Any]] = {}
     with open_text(path, progress) as fh:

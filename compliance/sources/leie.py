@@ -17,10 +17,25 @@ from compliance.sources.entry import Entry, clean_npi, digest
 from compliance.sources.files import any_date, ymd
 
 COLUMNS = (
-    "LASTNAME", "FIRSTNAME", "MIDNAME", "BUSNAME", "GENERAL", "SPECIALTY", "UPIN", "NPI", "DOB",
-    "ADDRESS", "CITY", "STATE", "ZIP", "EXCLTYPE", "EXCLDATE", "REINDATE", "WAIVERDATE",
+    "LASTNAME",
+    "FIRSTNAME",
+    "MIDNAME",
+    "BUSNAME",
+    "GENERAL",
+    "SPECIALTY",
+    "UPIN",
+    "NPI",
+    "DOB",
+    "ADDRESS",
+    "CITY",
+    "STATE",
+    "ZIP",
+    "EXCLTYPE",
+    "EXCLDATE",
+    "REINDATE",
+    "WAIVERDATE",
     "WVRSTATE",
-)  # fmt: skip
+)
 NAME_ROLE = re.compile(r"(?i)(updated)|(\d{4})(excl|rein)")
 # a list of exclusions whose dates span more than this many days is the full list
 FULL_LIST_SPAN_DAYS = 62

@@ -37,12 +37,18 @@ class NpiRow:
 
     def row(self, import_id: int) -> dict[str, Any]:
         return {
-            "npi": self.npi, "import_id": import_id, "entity_type": self.entity_type,
-            "last_name": self.last_name, "first_name": self.first_name,
-            "middle_name": self.middle_name, "organization": self.organization,
-            "credential": self.credential, "deactivated_on": self.deactivated_on,
-            "reactivated_on": self.reactivated_on, "licenses": self.licenses,
-        }  # fmt: skip
+            "npi": self.npi,
+            "import_id": import_id,
+            "entity_type": self.entity_type,
+            "last_name": self.last_name,
+            "first_name": self.first_name,
+            "middle_name": self.middle_name,
+            "organization": self.organization,
+            "credential": self.credential,
+            "deactivated_on": self.deactivated_on,
+            "reactivated_on": self.reactivated_on,
+            "licenses": self.licenses,
+        }
 
 
 def _npi(text: str) -> str | None:
@@ -70,11 +76,14 @@ class FileParser:
         self.deact = at("NPI Deactivation Date")
         self.react = at("NPI Reactivation Date")
         self.groups = [
-            (at(f"Healthcare Provider Taxonomy Code_{n}"), at(f"Provider License Number_{n}"),
-             at(f"Provider License Number State Code_{n}"),
-             at(f"Healthcare Provider Primary Taxonomy Switch_{n}"))
+            (
+                at(f"Healthcare Provider Taxonomy Code_{n}"),
+                at(f"Provider License Number_{n}"),
+                at(f"Provider License Number State Code_{n}"),
+                at(f"Healthcare Provider Primary Taxonomy Switch_{n}"),
+            )
             for n in range(1, GROUPS + 1)
-        ]  # fmt: skip
+        ]
 
     def parse(self, row: list[str]) -> NpiRow | str:
         if len(row) != self.width:
@@ -90,15 +99,26 @@ class FileParser:
         for code_i, lic_i, st_i, prim_i in self.groups:
             code, lic, st = v(code_i), v(lic_i), v(st_i)
             if code or lic:
-                licenses.append({"taxonomy": code, "license": lic, "state": st,
-                                 "primary": v(prim_i) == "Y"})  # fmt: skip
+                licenses.append(
+                    {"taxonomy": code, "license": lic, "state": st, "primary": v(prim_i) == "Y"}
+                )
         try:
             deact = any_date(row[self.deact]) if self.deact >= 0 else None
             react = any_date(row[self.react]) if self.react >= 0 else None
         except ValueError:
             return "a date that is not a date"
-        return NpiRow(npi, v(self.entity), v(self.last), v(self.first), v(self.middle),
-                      v(self.org), v(self.cred), deact, react, licenses)  # fmt: skip
+        return NpiRow(
+            npi,
+            v(self.entity),
+            v(self.last),
+            v(self.first),
+            v(self.middle),
+            v(self.org),
+            v(self.cred),
+            deact,
+            react,
+            licenses,
+        )
 
 
 def api_error(answer: Any) -> str | None:
@@ -122,15 +142,27 @@ def parse_api_result(item: Any) -> NpiRow | str:
     basic = item.get("basic") or {}
     etype = {"NPI-1": "1", "NPI-2": "2"}.get(str(item.get("enumeration_type")))
     licenses = [
-        {"taxonomy": t.get("code"), "license": (t.get("license") or None),
-         "state": (t.get("state") or None), "primary": bool(t.get("primary"))}
-        for t in item.get("taxonomies") or [] if isinstance(t, dict)
-    ]  # fmt: skip
+        {
+            "taxonomy": t.get("code"),
+            "license": (t.get("license") or None),
+            "state": (t.get("state") or None),
+            "primary": bool(t.get("primary")),
+        }
+        for t in item.get("taxonomies") or []
+        if isinstance(t, dict)
+    ]
     deact = iso(str(basic.get("deactivation_date") or ""))
     if deact is None and basic.get("status") == "D":
         deact = iso(str(basic.get("last_updated") or ""))
     return NpiRow(
-        npi, etype, basic.get("last_name"), basic.get("first_name"), basic.get("middle_name"),
-        basic.get("organization_name"), basic.get("credential"), deact,
-        iso(str(basic.get("reactivation_date") or "")), licenses,
-    )  # fmt: skip
+        npi,
+        etype,
+        basic.get("last_name"),
+        basic.get("first_name"),
+        basic.get("middle_name"),
+        basic.get("organization_name"),
+        basic.get("credential"),
+        deact,
+        iso(str(basic.get("reactivation_date") or "")),
+        licenses,
+    )

@@ -6,7 +6,9 @@ import importlib
 
 import typer
 
-MODULES = ("extract_cmd", "service", "users", "db_cmd", "compliance_cmd", "records_cmd")
+MODULES = (
+    "extract_cmd", "service", "users", "db_cmd", "compliance_cmd", "records_cmd", "screening_cmd",
+)  # fmt: skip
 
 
 def register_all(app: typer.Typer) -> None:
