@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
             BarColumn,
             DownloadColumn,
             Progress,
+            TaskID,
             TextColumn,
             TimeRemainingColumn,
             TransferSpeedColumn,
