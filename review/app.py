@@ -76,6 +76,7 @@ from review.deps import (
 )
 from review.plugins import Plugin, WebContext
 from review.ratelimit import RateLimiter
+from review.routes import screenings
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -214,6 +215,8 @@ def create_app(
     app.include_router(router)
     app.include_router(files_router)
     _load_pages_router(app)
+    app.include_router(screenings.router)
+    state.nav.append(screenings.NAV)
 
     web = WebContext(
         db=db,

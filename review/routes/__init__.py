@@ -1,0 +1,1 @@
+"""Route modules by resource; each exposes a module-level `router` that review.app includes."""
