@@ -538,6 +538,7 @@ def create_provider(body: ProviderIn, session: SessionDep, user: Reviewer) -> Pr
         raise HTTPException(status.HTTP_409_CONFLICT, "A provider with this NPI exists already.")
     given = body.model_dump(include=body.model_fields_set - {"name", "npi"}, exclude_none=True)
     provider = Provider(name=" ".join(body.name.split()), npi=npi, **given)
+    given_json = body.model_dump(mode="json", include=set(given))
     session.add(provider)
     session.flush()
     record_event(
@@ -546,7 +547,7 @@ def create_provider(body: ProviderIn, session: SessionDep, user: Reviewer) -> Pr
         action="provider.created",
         entity_type="provider",
         entity_id=provider.id,
-        detail={"name": provider.name, "npi": npi, **body.model_dump(mode="json", include=set(given))},  # noqa: E501
+        detail={"name": provider.name, "npi": npi, **given_json},
         provider_id=provider.id,
     )
     session.commit()

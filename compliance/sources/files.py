@@ -108,9 +108,11 @@ def mdy(text: str, *, past: bool = False) -> date | None:
     """MM/DD/YYYY, or MM/DD/YY (older LEIE supplements). A two-digit year of a birth date
     (`past`) is the latest year not in the future."""
     text = text.strip()
+    if not text:
+        return None
     parts = text.split("/")
     if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        return None
+        raise ValueError(f"not a MM/DD/YYYY date: {text[:20]!r}")
     month, day, year = (int(p) for p in parts)
     if len(parts[2]) == 2:
         year += 2000

@@ -166,3 +166,84 @@ def parse_api_result(item: Any) -> NpiRow | str:
         iso(str(basic.get("reactivation_date") or "")),
         licenses,
     )
+
+
+def published_header() -> list[str]:
+    """The 330 column names of NPPES's full file, in its order (NPPES Data Dissemination
+    read-me): for writing test and benchmark files the way NPPES does."""
+    place = "Provider Business Practice Location Address"
+    mail = "Provider Business Mailing Address"
+    head = [
+        "NPI",
+        "Entity Type Code",
+        "Replacement NPI",
+        "Employer Identification Number (EIN)",
+        "Provider Organization Name (Legal Business Name)",
+        "Provider Last Name (Legal Name)",
+        "Provider First Name",
+        "Provider Middle Name",
+        "Provider Name Prefix Text",
+        "Provider Name Suffix Text",
+        "Provider Credential Text",
+        "Provider Other Organization Name",
+        "Provider Other Organization Name Type Code",
+        "Provider Other Last Name",
+        "Provider Other First Name",
+        "Provider Other Middle Name",
+        "Provider Other Name Prefix Text",
+        "Provider Other Name Suffix Text",
+        "Provider Other Credential Text",
+        "Provider Other Last Name Type Code",
+        "Provider First Line Business Mailing Address",
+        "Provider Second Line Business Mailing Address",
+        f"{mail} City Name",
+        f"{mail} State Name",
+        f"{mail} Postal Code",
+        f"{mail} Country Code (If outside U.S.)",
+        f"{mail} Telephone Number",
+        f"{mail} Fax Number",
+        "Provider First Line Business Practice Location Address",
+        "Provider Second Line Business Practice Location Address",
+        f"{place} City Name",
+        f"{place} State Name",
+        f"{place} Postal Code",
+        f"{place} Country Code (If outside U.S.)",
+        f"{place} Telephone Number",
+        f"{place} Fax Number",
+        "Provider Enumeration Date",
+        "Last Update Date",
+        "NPI Deactivation Reason Code",
+        "NPI Deactivation Date",
+        "NPI Reactivation Date",
+        "Provider Gender Code",
+        "Authorized Official Last Name",
+        "Authorized Official First Name",
+        "Authorized Official Middle Name",
+        "Authorized Official Title or Position",
+        "Authorized Official Telephone Number",
+    ]
+    for n in range(1, GROUPS + 1):
+        head += [
+            f"Healthcare Provider Taxonomy Code_{n}",
+            f"Provider License Number_{n}",
+            f"Provider License Number State Code_{n}",
+            f"Healthcare Provider Primary Taxonomy Switch_{n}",
+        ]
+    for n in range(1, 51):
+        head += [
+            f"Other Provider Identifier_{n}",
+            f"Other Provider Identifier Type Code_{n}",
+            f"Other Provider Identifier State_{n}",
+            f"Other Provider Identifier Issuer_{n}",
+        ]
+    head += [
+        "Is Sole Proprietor",
+        "Is Organization Subpart",
+        "Parent Organization LBN",
+        "Parent Organization TIN",
+        "Authorized Official Name Prefix Text",
+        "Authorized Official Name Suffix Text",
+        "Authorized Official Credential Text",
+    ]
+    head += [f"Healthcare Provider Taxonomy Group_{n}" for n in range(1, GROUPS + 1)]
+    return [*head, "Certification Date"]
