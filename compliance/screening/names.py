@@ -113,6 +113,9 @@ def from_fields(last: str | None, first: str | None, middle: str | None) -> Name
 
 def readings(name: str) -> list[NameParts]:
     """Every plausible reading of a name written in one string."""
+    # ", M.D." and ", Jr." are post-nominals, not the "FAMILY, GIVEN" comma
+    segments = [seg for seg in name.split(",") if not _only_post_nominals(seg)]
+    name = ",".join(segments)
     if "," in name:
         family_text, _, given_text = name.partition(",")
         fam, rest = tokens(family_text), tokens(given_text)
@@ -122,12 +125,21 @@ def readings(name: str) -> list[NameParts]:
     words = tokens(name)
     if len(words) < 2:
         return []
+    # an initial is never part of a family name ("Kenneth R Hill": family HILL only)
     out = [
-        NameParts((words[0],), tuple(words[1:-k]), tuple(words[-k:])) for k in range(1, len(words))
+        NameParts((words[0],), tuple(words[1:-k]), tuple(words[-k:]))
+        for k in range(1, len(words))
+        if all(len(w) > 1 for w in words[-k:])
     ]
     # the family name written first without a comma ("GARCIA MARIA")
-    out.append(NameParts((words[-1],), (), tuple(words[:-1]), swapped=True))
+    if all(len(w) > 1 for w in words):
+        out.append(NameParts((words[-1],), (), tuple(words[:-1]), swapped=True))
     return out
+
+
+def _only_post_nominals(segment: str) -> bool:
+    words = fold(segment.replace(".", "")).split()
+    return bool(words) and all(w in DROP for w in words)
 
 
 def _compatible(a: str, b: str) -> bool:

@@ -210,7 +210,7 @@ def open_hits(session: Session, *, limit: int = 300) -> list[HitView]:
         .order_by(ScreeningResult.result, ScreeningResult.id)  # match before possible
         .limit(limit)
     )
-    pairs = list(session.execute(q).tuples())
+    pairs = [(r, p) for r, p in session.execute(q)]
     records = _records(session, [r for r, _ in pairs])
     return [
         HitView(

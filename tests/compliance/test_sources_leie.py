@@ -40,9 +40,10 @@ def test_the_2016_supplements(db: Database) -> None:
         assert pp is not None and pp.middle_norm == "FAY"
         # "0000000000" is no NPI; businesses keep their name
         assert s.scalar(select(func.count()).where(ListEntry.npi == "0000000000")) == 0
-        assert s.scalar(
-            select(func.count()).where(ListEntry.business == "AMERICAN SLEEP INSTITUTE")
-        ) == 1
+        assert (
+            s.scalar(select(func.count()).where(ListEntry.business == "AMERICAN SLEEP INSTITUTE"))
+            == 1
+        )
         imp = s.scalars(select(SourceImport).order_by(SourceImport.id)).first()
         assert imp is not None and imp.file_name == "1601EXCL.csv" and len(imp.sha256) == 64
         assert (imp.rows_read, imp.rows_kept, imp.rows_rejected) == (484, 484, 0)
@@ -77,8 +78,10 @@ def test_malformed_rows_counted_and_skipped(db: Database, tmp_path: Path) -> Non
     path = write_leie(tmp_path / "supplement.csv", rows, quoted_header=False)
     with path.open("a") as fh:
         fh.write('"SHORT","ROW"\r\n')
-        fh.write(',,,,"NURSING","NURSE",,"0000000000","19700101",,,,,"1128a1","20160601",'
-                 '"00000000","00000000",\r\n')  # no name at all
+        fh.write(
+            ',,,,"NURSING","NURSE",,"0000000000","19700101",,,,,"1128a1","20160601",'
+            '"00000000","00000000",\r\n'
+        )  # no name at all
         fh.write('"DOE","JANE",,,,,,,"19700101",,,,,"1128a1","2016-13-45","00000000",,\r\n')
     report = import_file(db, path)
     assert (report.rows_read, report.rows_kept, report.rows_rejected) == (8, 5, 3)

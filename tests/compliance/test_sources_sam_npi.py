@@ -46,7 +46,8 @@ def test_sam_daily_zip_replaces_the_list(db: Database, tmp_path: Path) -> None:
         gone = s.scalars(select(ListEntry).where(ListEntry.family_norm == "PIEXOTTO")).one()
         assert gone.ended_on == date(2023, 11, 26)
         assert gone.end_reason == (
-            "not in SAM_Exclusions_Public_V2_Extract_23330.ZIP (the list of 2023-11-26)")
+            "not in SAM_Exclusions_Public_V2_Extract_23330.ZIP (the list of 2023-11-26)"
+        )
 
 
 def test_cms_optout(db: Database, tmp_path: Path) -> None:
@@ -66,7 +67,6 @@ def test_cms_optout(db: Database, tmp_path: Path) -> None:
         row = s.scalars(select(ListEntry).where(ListEntry.source == "cms_optout")).one()
         assert (row.npi, row.starts_on, row.ended_on) == (
             "1720377294", date(2024, 1, 1), date(2025, 12, 31))  # fmt: skip
-
 
 
 def test_nppes_full_file(db: Database, tmp_path: Path) -> None:
@@ -114,7 +114,9 @@ def test_npi_registry_answers(db: Database) -> None:
         kept += import_file(db, path).rows_kept
     assert kept == 49
     with db.session() as s:
-        assert s.scalar(select(func.count()).select_from(NpiRecord)) == 40  # answers overlap (49 results, 40 NPIs)
+        assert (
+            s.scalar(select(func.count()).select_from(NpiRecord)) == 40
+        )  # answers overlap (49 results, 40 NPIs)
         rowell = s.get(NpiRecord, "1003142399")
         assert rowell is not None
         assert (rowell.deactivated_on, rowell.reactivated_on) == (
