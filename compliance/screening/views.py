@@ -127,7 +127,7 @@ def _theirs(source: str, rec: dict[str, Any]) -> dict[str, str]:
             "dob": "",
             "state": g("State / Province") or "",
             "city": g("City") or "",
-            "specialty": g("Exclusion Type") or "",
+            "specialty": "",
         }
     if source == "cms_optout":
         return {
