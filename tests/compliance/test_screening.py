@@ -48,7 +48,10 @@ def test_reinstated_closed_and_newly_excluded_opened(db: Database) -> None:
     assert first.providers == 4 and first.sources == ["oig_leie"]
     (z,) = results(db, zepeda)
     assert (z["result"], z["status"], z["reason"]) == (
-        "match", "open", "same full name and date of birth")  # fmt: skip
+        "match",
+        "open",
+        "same full name and date of birth",
+    )
     assert z["record"]["LASTNAME"] == "ZEPEDA" and z["list_date"] == "2016-07-01"
     assert results(db, abrams)[0]["result"] == "clear"  # excluded only in October
     # Brooke Marie Smith was excluded in March and reinstated the same day: not in force
@@ -91,7 +94,9 @@ def test_reinstated_closed_and_newly_excluded_opened(db: Database) -> None:
         # the history keeps both screenings of Zepeda
         history = provider_screenings(s, zepeda, history=True)
         assert [(i["result"], i["status"]) for i in history] == [
-            ("clear", "dismissed"), ("match", "confirmed")]  # fmt: skip
+            ("clear", "dismissed"),
+            ("match", "confirmed"),
+        ]
         actions = dict(
             s.execute(select(AuditEvent.action, func.count()).group_by(AuditEvent.action)).all()
         )
@@ -131,8 +136,14 @@ def test_nppes_checks(db: Database) -> None:
     renamed = add(db, "Carla Other", npi="1053975268")
     with db.session() as s:
         for pid, st, num in ((hiza, "NC", "2017-01132"), (moved, "CA", "A12345")):
-            s.add(Credential(provider_id=pid, doc_type="medical_license", jurisdiction=st,
-                             credential_number=num))  # fmt: skip
+            s.add(
+                Credential(
+                    provider_id=pid,
+                    doc_type="medical_license",
+                    jurisdiction=st,
+                    credential_number=num,
+                )
+            )
     screen(db, date(2019, 6, 1))
 
     def nppes(pid: int) -> dict:

@@ -9,14 +9,24 @@ from compliance.screening.match import ListIndex, ListRow, Person, screen_person
 from compliance.screening.names import fold, from_fields, readings
 
 
-def row(last: str, first: str, mid: str = "", *, npi: str | None = None,
-        dob: date | None = None, state: str | None = None, rid: int = 1) -> ListRow:  # fmt: skip
-    return ListRow(rid, f"k{rid}", f"h{rid}", from_fields(last, first, mid), npi, dob, state,
-                   None, None)  # fmt: skip
+def row(
+    last: str,
+    first: str,
+    mid: str = "",
+    *,
+    npi: str | None = None,
+    dob: date | None = None,
+    state: str | None = None,
+    rid: int = 1,
+) -> ListRow:
+    return ListRow(
+        rid, f"k{rid}", f"h{rid}", from_fields(last, first, mid), npi, dob, state, None, None
+    )
 
 
-def person(*names: str, npi: str | None = None, dob: date | None = None,
-           states: tuple[str, ...] = ()) -> Person:  # fmt: skip
+def person(
+    *names: str, npi: str | None = None, dob: date | None = None, states: tuple[str, ...] = ()
+) -> Person:
     return Person(1, names, npi, dob, frozenset(states))
 
 
@@ -39,8 +49,9 @@ def test_readings_of_one_string() -> None:
 
 
 def test_same_name_is_possible_with_reasons() -> None:
-    result, reason = verdict(person("Melanie M Zepeda", states=("CA",)),
-                             row("ZEPEDA", "MELANIE", "M", state="CA"))  # fmt: skip
+    result, reason = verdict(
+        person("Melanie M Zepeda", states=("CA",)), row("ZEPEDA", "MELANIE", "M", state="CA")
+    )
     assert result == "possible"
     assert "same full name" in reason and "state agrees (CA)" in reason
 

@@ -21,7 +21,11 @@ from tests.compliance.screening_support import NPI_ANSWERS, SAM_SAMPLE
 def test_sam_rows(db: Database) -> None:
     report = import_file(db, SAM_SAMPLE)
     assert (report.source, report.rows_read, report.rows_kept, report.rows_rejected) == (
-        "sam", 16, 16, 0)  # fmt: skip
+        "sam",
+        16,
+        16,
+        0,
+    )
     with db.session() as s:
         flores = s.scalars(select(ListEntry).where(ListEntry.family_norm == "FLORES")).one()
         assert flores.given_norm == "ANTONIO" and flores.state == "TX"
@@ -54,11 +58,38 @@ def test_cms_optout(db: Database, tmp_path: Path) -> None:
     path = tmp_path / "optout.csv"
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["Last Name", "First Name", "NPI", "Specialty", "Optout Effective Date",
-                    "Optout End Date", "First Line Street Address", "City Name", "State Code",
-                    "Zip code", "Eligible to Order and Refer", "Last updated"])  # fmt: skip
-        w.writerow(["HIZA", "ELISE", "1720377294", "Psychiatry", "01/01/2024", "12/31/2025",
-                    "1 Main St", "Durham", "NC", "27701", "Y", "01/15/2024"])  # fmt: skip
+        w.writerow(
+            [
+                "Last Name",
+                "First Name",
+                "NPI",
+                "Specialty",
+                "Optout Effective Date",
+                "Optout End Date",
+                "First Line Street Address",
+                "City Name",
+                "State Code",
+                "Zip code",
+                "Eligible to Order and Refer",
+                "Last updated",
+            ]
+        )
+        w.writerow(
+            [
+                "HIZA",
+                "ELISE",
+                "1720377294",
+                "Psychiatry",
+                "01/01/2024",
+                "12/31/2025",
+                "1 Main St",
+                "Durham",
+                "NC",
+                "27701",
+                "Y",
+                "01/15/2024",
+            ]
+        )
         w.writerow(["NOBODY", "", "", "", "not a date", "", "", "", "", "", "", ""])
     report = import_file(db, path)
     assert (report.source, report.rows_kept, report.rows_rejected) == ("cms_optout", 1, 1)
@@ -66,21 +97,30 @@ def test_cms_optout(db: Database, tmp_path: Path) -> None:
     with db.session() as s:
         row = s.scalars(select(ListEntry).where(ListEntry.source == "cms_optout")).one()
         assert (row.npi, row.starts_on, row.ended_on) == (
-            "1720377294", date(2024, 1, 1), date(2025, 12, 31))  # fmt: skip
+            "1720377294",
+            date(2024, 1, 1),
+            date(2025, 12, 31),
+        )
 
 
 def test_nppes_full_file(db: Database, tmp_path: Path) -> None:
     header = published_header()
     assert len(header) == 330
     rows = [
-        {"NPI": "1720377294", "Entity Type Code": "1", "Provider Last Name (Legal Name)": "HIZA",
-         "Provider First Name": "ELISE", "Provider Credential Text": "M.D.",
-         "Healthcare Provider Taxonomy Code_1": "2084P0800X", "Provider License Number_1":
-         "2017-01132", "Provider License Number State Code_1": "NC",
-         "Healthcare Provider Primary Taxonomy Switch_1": "Y"},
+        {
+            "NPI": "1720377294",
+            "Entity Type Code": "1",
+            "Provider Last Name (Legal Name)": "HIZA",
+            "Provider First Name": "ELISE",
+            "Provider Credential Text": "M.D.",
+            "Healthcare Provider Taxonomy Code_1": "2084P0800X",
+            "Provider License Number_1": "2017-01132",
+            "Provider License Number State Code_1": "NC",
+            "Healthcare Provider Primary Taxonomy Switch_1": "Y",
+        },
         {"NPI": "1003142399", "Entity Type Code": "1", "NPI Deactivation Date": "01/14/2015"},
         {"NPI": "12345", "Entity Type Code": "1"},
-    ]  # fmt: skip
+    ]
     path = tmp_path / "npidata_pfile_20050523-20240211.csv"
     with path.open("w", newline="") as fh:
         w = csv.writer(fh, quoting=csv.QUOTE_ALL)
@@ -120,7 +160,9 @@ def test_npi_registry_answers(db: Database) -> None:
         rowell = s.get(NpiRecord, "1003142399")
         assert rowell is not None
         assert (rowell.deactivated_on, rowell.reactivated_on) == (
-            date(2015, 1, 14), date(2019, 2, 13))  # fmt: skip
+            date(2015, 1, 14),
+            date(2019, 2, 13),
+        )
         org = s.get(NpiRecord, "1568946812")
         assert org is not None and org.entity_type == "2"
         assert org.organization == "CSP ANESTHESIA LLC"

@@ -24,32 +24,59 @@ from tests.review.test_api_support import add_users, client_as, csrf_of, make_ap
 def test_adjudication_deviation_and_mail(db: Database, smtp: SmtpServer, tmp_path: Path) -> None:  # noqa: F811
     add_users(db)
     with db.session() as s:
-        s.execute(update(User).where(User.username == "manager")
-                  .values(email="manager@hospital.example"))  # fmt: skip
-    settings = Settings(data_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=smtp.port,
-                        smtp_from="credentialing@hospital.example")  # fmt: skip
+        s.execute(
+            update(User).where(User.username == "manager").values(email="manager@hospital.example")
+        )
+    settings = Settings(
+        data_dir=tmp_path,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_from="credentialing@hospital.example",
+    )
     app = make_app(db, tmp_path, plugins=[install], settings=settings)
     cora = client_as(app, "coordinator")
-    made = cora.post("/api/providers", headers={"X-CSRF-Token": csrf_of(cora)}, json={
-        "name": "Carlos Piexotto", "states": ["NY"], "staff_category": "physician",
-        "email": "carlos@example.org", "date_of_birth": "1971-02-20",
-        "other_names": ["Carlos P. Pereira"], "active": True,
-    })  # fmt: skip
+    made = cora.post(
+        "/api/providers",
+        headers={"X-CSRF-Token": csrf_of(cora)},
+        json={
+            "name": "Carlos Piexotto",
+            "states": ["NY"],
+            "staff_category": "physician",
+            "email": "carlos@example.org",
+            "date_of_birth": "1971-02-20",
+            "other_names": ["Carlos P. Pereira"],
+            "active": True,
+        },
+    )
     assert made.status_code == 201, made.text
     p = made.json()
     assert (p["states"], p["date_of_birth"], p["other_names"]) == (
-        ["NY"], "1971-02-20", ["Carlos P. Pereira"])  # fmt: skip
+        ["NY"],
+        "1971-02-20",
+        ["Carlos P. Pereira"],
+    )
     pid = p["id"]
-    patched = cora.patch(f"/api/providers/{pid}", headers={"X-CSRF-Token": csrf_of(cora)},
-                         json={"other_names": ["Carlos Pereira"]})  # fmt: skip
+    patched = cora.patch(
+        f"/api/providers/{pid}",
+        headers={"X-CSRF-Token": csrf_of(cora)},
+        json={"other_names": ["Carlos Pereira"]},
+    )
     assert patched.json()["changed"] == ["other_names"]
 
     import_file(db, SAM_SAMPLE)
     screen(db, date(2023, 12, 1))
     got = cora.get(f"/api/providers/{pid}/screenings").json()["items"]
     (hit,) = [i for i in got if i["source"] == "sam"]
-    assert set(hit) >= {"id", "source", "result", "status", "reason", "record", "list_date",
-                        "screened_at"}  # fmt: skip
+    assert set(hit) >= {
+        "id",
+        "source",
+        "result",
+        "status",
+        "reason",
+        "record",
+        "list_date",
+        "screened_at",
+    }
     assert (hit["result"], hit["status"]) == ("possible", "open")
     assert hit["record"]["Last"] == "PIEXOTTO" and hit["list_date"] == "2023-11-22"
     assert "state agrees (NY)" in hit["reason"]
@@ -58,18 +85,24 @@ def test_adjudication_deviation_and_mail(db: Database, smtp: SmtpServer, tmp_pat
     assert queue.status_code == 200 and "Carlos Piexotto" in queue.text
     assert "<mark>" not in queue.text  # nothing of the list's row disagrees with ours
     auditor = client_as(app, "auditor")
-    refused = auditor.post(f"/api/screenings/{hit['id']}/adjudicate",
-                           headers={"X-CSRF-Token": csrf_of(auditor)},
-                           json={"decision": "confirmed", "reason": "x"})  # fmt: skip
+    refused = auditor.post(
+        f"/api/screenings/{hit['id']}/adjudicate",
+        headers={"X-CSRF-Token": csrf_of(auditor)},
+        json={"decision": "confirmed", "reason": "x"},
+    )
     assert refused.status_code == 403
-    no_reason = cora.post(f"/api/screenings/{hit['id']}/adjudicate",
-                          headers={"X-CSRF-Token": csrf_of(cora)},
-                          json={"decision": "confirmed", "reason": " "})  # fmt: skip
+    no_reason = cora.post(
+        f"/api/screenings/{hit['id']}/adjudicate",
+        headers={"X-CSRF-Token": csrf_of(cora)},
+        json={"decision": "confirmed", "reason": " "},
+    )
     assert no_reason.status_code == 422
 
-    done = cora.post(f"/api/screenings/{hit['id']}/adjudicate",
-                     headers={"X-CSRF-Token": csrf_of(cora)},
-                     json={"decision": "confirmed", "reason": "GSA confirmed by phone"})  # fmt: skip
+    done = cora.post(
+        f"/api/screenings/{hit['id']}/adjudicate",
+        headers={"X-CSRF-Token": csrf_of(cora)},
+        json={"decision": "confirmed", "reason": "GSA confirmed by phone"},
+    )
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "confirmed" and done.json()["messages_queued"] == 1
     (msg,) = smtp.messages  # sent at once, not at the next daily pass
@@ -90,8 +123,11 @@ def test_pages_and_history(db: Database, tmp_path: Path) -> None:
     add_users(db)
     app = make_app(db, tmp_path, plugins=[install], settings=Settings(data_dir=tmp_path))
     cora = client_as(app, "coordinator")
-    pid = cora.post("/api/providers", headers={"X-CSRF-Token": csrf_of(cora)},
-                    json={"name": "Kenneth Hill", "states": ["TX"]}).json()["id"]  # fmt: skip
+    pid = cora.post(
+        "/api/providers",
+        headers={"X-CSRF-Token": csrf_of(cora)},
+        json={"name": "Kenneth Hill", "states": ["TX"]},
+    ).json()["id"]
     for f in leie_files(range(4, 5)):
         import_file(db, f)
     screen(db, date(2016, 5, 31))
@@ -116,8 +152,9 @@ def test_pages_and_history(db: Database, tmp_path: Path) -> None:
     assert 'hx-get="/screening/providers/' in auditor.get(f"/providers/{pid}").text
     # the page form: a coordinator confirms or dismisses with a reason
     (hit,) = latest
-    dismissed = post_form(cora, f"/screening/{hit['id']}",
-                          {"decision": "dismissed", "reason": "different person"})  # fmt: skip
+    dismissed = post_form(
+        cora, f"/screening/{hit['id']}", {"decision": "dismissed", "reason": "different person"}
+    )
     assert dismissed.status_code == 303
     assert cora.get("/api/screenings").json()["items"] == []
     assert cora.get(f"/api/providers/{pid}/screenings").json()["items"][0]["status"] == "dismissed"
