@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 _NOT_LETTER = re.compile(r"[^A-Z ]+")
 _APOSTROPHE = re.compile(r"['’`]")
@@ -66,14 +67,26 @@ def fold(text: str | None) -> str:
     """Upper-case ASCII letters and single spaces: 'José-María Núñez' -> 'JOSE MARIA NUNEZ'."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).upper()
-    text = _APOSTROPHE.sub("", text)
+    return _fold(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _fold(text: str) -> str:
+    # names repeat across a list (and a list's rows across imports): each is folded once
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    text = _APOSTROPHE.sub("", text.upper())
     return " ".join(_NOT_LETTER.sub(" ", text).split())
 
 
+@lru_cache(maxsize=1 << 16)
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(t for t in _fold(text).split() if t not in DROP)
+
+
 def tokens(text: str | None) -> list[str]:
-    return [t for t in fold(text).split() if t not in DROP]
+    return list(_tokens(text)) if text else []
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from compliance.sources import leie, nppes, optout, sam
-from compliance.sources.entry import Entry
+from compliance.sources.bulk import insert_rows
+from compliance.sources.entry import ROW_COLUMNS, Entry
 from compliance.sources.files import open_text, sha256_file
 from models import Database, record_event
 from models.screening import ListEntry, NpiRecord, SourceImport
@@ -158,6 +158,12 @@ def _reject(report: ImportReport, reason: str) -> None:
 
 # --- exclusion lists ------------------------------------------------------------------
 
+_ENTRY_DATES = [ROW_COLUMNS.index(c) for c in ("date_of_birth", "starts_on", "ended_on")]
+
+
+def _insert_entries(s: Session, rows: list[tuple[Any, ...]]) -> None:
+    insert_rows(s.connection(), "list_entries", ROW_COLUMNS, rows, date_columns=_ENTRY_DATES)
+
 
 @dataclass(slots=True)
 class _Held:
@@ -194,7 +200,7 @@ def _import_list(
     else:
         parse = optout.Parser(found.header).parse
     seen: set[str] = set()
-    new_rows: list[dict[str, Any]] = []
+    new_rows: list[tuple[Any, ...]] = []
     ends: list[dict[str, Any]] = []
     rein_rows = 0
     first_day: date | None = None
@@ -243,10 +249,9 @@ def _import_list(
             new_rows.append(e.row(source, import_id))
             held[e.entry_key] = _Held(-1, e.content_hash, e.ended_on)
             if len(new_rows) >= BATCH:
-                s.execute(insert(_ENTRIES), new_rows)
+                _insert_entries(s, new_rows)
                 new_rows.clear()
-    if new_rows:
-        s.execute(insert(_ENTRIES), new_rows)
+    _insert_entries(s, new_rows)
     if source == "oig_leie":
         if role is None:  # no usual name: the rows say what the file is
             spread = (last_day - first_day).days if first_day and last_day else 0
@@ -285,15 +290,18 @@ def _import_list(
 # --- NPPES ----------------------------------------------------------------------------
 
 
-def _upsert_npi(s: Session, rows: list[dict[str, Any]]) -> None:
-    conn = s.connection()
-    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(_NPI)
-    cols = [c.name for c in _NPI.columns if c.name != "npi"]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["npi"], set_={c: stmt.excluded[c] for c in cols}
+_NPI_DATES = [nppes.ROW_COLUMNS.index(c) for c in ("deactivated_on", "reactivated_on")]
+
+
+def _upsert_npi(s: Session, rows: list[tuple[Any, ...]]) -> None:
+    insert_rows(
+        s.connection(),
+        "npi_records",
+        nppes.ROW_COLUMNS,
+        rows,
+        date_columns=_NPI_DATES,
+        upsert_key="npi",
     )
-    conn.execute(stmt, rows)
 
 
 def _import_nppes(
@@ -305,7 +313,7 @@ def _import_nppes(
     progress: Progress | None,
 ) -> None:
     parser = nppes.FileParser(header)
-    batch: dict[str, dict[str, Any]] = {}
+    batch: dict[str, tuple[Any, ...]] = {}
     with open_text(path, progress) as fh:
         for row in _rows(fh):
             report.rows_read += 1
@@ -346,7 +354,7 @@ def _import_api(s: Session, path: Path, import_id: int, report: ImportReport) ->
     problem = nppes.api_error(answer)
     if problem:
         raise UnknownFile(problem)
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, tuple[Any, ...]] = {}
     for item in answer["results"]:
         report.rows_read += 1
         r = nppes.parse_api_result(item)

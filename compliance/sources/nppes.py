@@ -7,6 +7,7 @@ reactivation dates. Columns are found by name, so a reordered file still reads."
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -35,20 +36,19 @@ class NpiRow:
     reactivated_on: date | None
     licenses: list[dict[str, Any]]
 
-    def row(self, import_id: int) -> dict[str, Any]:
-        return {
-            "npi": self.npi,
-            "import_id": import_id,
-            "entity_type": self.entity_type,
-            "last_name": self.last_name,
-            "first_name": self.first_name,
-            "middle_name": self.middle_name,
-            "organization": self.organization,
-            "credential": self.credential,
-            "deactivated_on": self.deactivated_on,
-            "reactivated_on": self.reactivated_on,
-            "licenses": self.licenses,
-        }
+    def row(self, import_id: int) -> tuple[Any, ...]:
+        """The npi_records row, in the order of ROW_COLUMNS (licences as JSON text)."""
+        return (
+            self.npi, import_id, self.entity_type, self.last_name, self.first_name,
+            self.middle_name, self.organization, self.credential, self.deactivated_on,
+            self.reactivated_on, json.dumps(self.licenses, separators=(",", ":")),
+        )  # fmt: skip
+
+
+ROW_COLUMNS = (
+    "npi", "import_id", "entity_type", "last_name", "first_name", "middle_name",
+    "organization", "credential", "deactivated_on", "reactivated_on", "licenses",
+)  # fmt: skip
 
 
 def _npi(text: str) -> str | None:
