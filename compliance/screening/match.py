@@ -24,15 +24,28 @@ from compliance.screening.names import NameAgreement, NameParts, compare, fold, 
 
 @dataclass(frozen=True, slots=True)
 class ListRow:
+    """A list row as screening needs it: names already normalised (fold) at import, the
+    date of birth as ISO text (compared as text: no date parsing for 230,000 rows)."""
+
     id: int
     entry_key: str
     content_hash: str
-    name: NameParts | None
+    family: str | None
+    given: str | None
+    middle: str | None
     npi: str | None
-    date_of_birth: date | None
+    date_of_birth: str | None
     state: str | None
     city: str | None
     specialty: str | None
+
+    @property
+    def name(self) -> NameParts | None:
+        if not self.family or not self.given:
+            return None
+        given = self.given.split()
+        return NameParts(tuple(given[:1]), tuple(given[1:] + (self.middle or "").split()),
+                         tuple(self.family.split()))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -62,11 +75,18 @@ class ListIndex:
         self.by_name: dict[tuple[str, str], list[ListRow]] = defaultdict(list)
         self.by_npi: dict[str, list[ListRow]] = defaultdict(list)
         self.size = 0
+        by_name = self.by_name
         for row in rows:
             self.size += 1
-            if row.name is not None:
-                for key in set(row.name.index_keys()):
-                    self.by_name[key].append(row)
+            family, given = row.family, row.given
+            if family and given:
+                initial = given[0]
+                key = family.replace(" ", "")
+                by_name[(key, initial)].append(row)
+                if " " in family:  # each part of a compound family name
+                    for part in family.split():
+                        if len(part) > 1 and part != key:
+                            by_name[(part, initial)].append(row)
             if row.npi:
                 self.by_npi[row.npi].append(row)
 
@@ -128,10 +148,10 @@ def judge(person: Person, parts: list[tuple[str, NameParts]], row: ListRow) -> V
     """The verdict on one candidate row; None when it does not concern this person."""
     npi_same = bool(person.npi and row.npi and person.npi == row.npi)
     npi_differs = bool(person.npi and row.npi and person.npi != row.npi)
-    dob_same = bool(person.date_of_birth and row.date_of_birth == person.date_of_birth)
-    dob_differs = bool(
-        person.date_of_birth and row.date_of_birth and row.date_of_birth != person.date_of_birth
-    )
+    ours_dob = person.date_of_birth.isoformat() if person.date_of_birth else None
+    theirs_dob = str(row.date_of_birth)[:10] if row.date_of_birth else None
+    dob_same = bool(ours_dob and theirs_dob == ours_dob)
+    dob_differs = bool(ours_dob and theirs_dob and theirs_dob != ours_dob)
     named = _best_name(parts, row.name)
     if npi_same:
         said = _name_note(person, *named) if named else "the name differs"

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from compliance.screening.match import ListIndex, ListRow, Person, Verdict, screen_person
-from compliance.screening.names import NameParts
 from compliance.screening.nppes_check import LICENCE_TYPES, Licence, findings
+from compliance.sources.bulk import insert_rows
 from compliance.sources.entry import digest
 from models import Credential, Database, Provider, record_event
 from models.base import utcnow
@@ -36,7 +36,11 @@ LIST_LABELS = {
 }
 # deviation kinds that screening opens and closes (the compliance pass leaves them alone)
 DEVIATION_KINDS = {"oig_leie": "exclusion", "sam": "exclusion", "cms_optout": "optout"}
-_RESULTS = cast(Table, ScreeningResult.__table__)
+RESULT_COLUMNS = tuple(
+    c.name for c in cast(Table, ScreeningResult.__table__).columns if c.name != "id"
+)
+_RESULT_DATES = [RESULT_COLUMNS.index(c) for c in ("list_date", "screened_on", "screened_at",
+                                                    "decided_at")]  # fmt: skip
 CHUNK = 900
 
 
@@ -107,43 +111,19 @@ def in_force(on: date) -> Any:
 
 
 def load_index(session: Session, source: str, on: date) -> ListIndex:
-    e = ListEntry
-    q = select(
-        e.id,
-        e.entry_key,
-        e.content_hash,
-        e.family_norm,
-        e.given_norm,
-        e.middle_norm,
-        e.npi,
-        e.date_of_birth,
-        e.state,
-        e.city,
-        e.specialty,
-    ).where(e.source == source, in_force(on))
-
-    def rows() -> Any:
-        for r in session.execute(q).yield_per(20_000):
-            name = None
-            if r.family_norm and r.given_norm:
-                name = NameParts(
-                    tuple(r.given_norm.split()[:1]),
-                    tuple(r.given_norm.split()[1:] + (r.middle_norm or "").split()),
-                    tuple(r.family_norm.split()),
-                )
-            yield ListRow(
-                r.id,
-                r.entry_key,
-                r.content_hash,
-                name,
-                r.npi,
-                r.date_of_birth,
-                r.state,
-                r.city,
-                r.specialty,
-            )
-
-    return ListIndex(rows())
+    """The rows of `source` in force on `on`, read through the driver (no per-value
+    processing: a quarter of a million rows)."""
+    conn = session.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    day: Any = on.isoformat() if conn.dialect.name == "sqlite" else on
+    sql = (
+        "SELECT id, entry_key, content_hash, family_norm, given_norm, middle_norm, npi, "
+        "date_of_birth, state, city, specialty FROM list_entries WHERE source = "
+        f"{mark} AND (starts_on IS NULL OR starts_on <= {mark}) "
+        f"AND (ended_on IS NULL OR ended_on > {mark})"
+    )
+    result = conn.exec_driver_sql(sql, (source, day, day))
+    return ListIndex(ListRow(*r) for r in result.fetchall())
 
 
 def latest_import(session: Session, source: str, on: date) -> tuple[int, date | None] | None:
@@ -216,7 +196,9 @@ def screen(
         rows.extend(_nppes_rows(s, summary, people, prints, on, now))
         _apply_decisions(s, summary, rows)
         for i in range(0, len(rows), 5000):
-            s.execute(insert(_RESULTS), rows[i : i + 5000])
+            insert_rows(s.connection(), "screening_results", RESULT_COLUMNS,
+                        [tuple(r[c] for c in RESULT_COLUMNS) for r in rows[i : i + 5000]],
+                        date_columns=_RESULT_DATES)  # fmt: skip
         summary.seconds["write"] = time.perf_counter() - t0
         for r in rows:
             summary.results[f"{r['source']}:{r['result']}"] += 1

@@ -1,12 +1,12 @@
 """Bulk inserts straight through the driver's executemany: list files hold hundreds of
 thousands of rows, and SQLAlchemy's per-value processing would cost more than reading them.
-Values arrive ready for the column (JSON as text); dates become ISO text on SQLite, which is
-how SQLAlchemy stores them there."""
+Values arrive ready for the column (JSON as text); dates and times become text on SQLite in
+the form SQLAlchemy stores them there."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -39,6 +39,8 @@ def _iso_dates(row: tuple[Any, ...], at: Sequence[int]) -> tuple[Any, ...]:
     out = list(row)
     for i in at:
         value = out[i]
-        if isinstance(value, date):
+        if isinstance(value, datetime):  # as SQLAlchemy's UTCDateTime keeps them on SQLite
+            out[i] = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        elif isinstance(value, date):
             out[i] = value.isoformat()
     return tuple(out)

@@ -19,8 +19,19 @@ def row(
     state: str | None = None,
     rid: int = 1,
 ) -> ListRow:
+    n = from_fields(last, first, mid)  # as the importer keeps them
     return ListRow(
-        rid, f"k{rid}", f"h{rid}", from_fields(last, first, mid), npi, dob, state, None, None
+        rid,
+        f"k{rid}",
+        f"h{rid}",
+        " ".join(n.family),
+        " ".join(n.given),
+        " ".join(n.middle),
+        npi,
+        dob.isoformat() if dob else None,
+        state,
+        None,
+        None,
     )
 
 

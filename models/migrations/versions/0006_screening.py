@@ -12,6 +12,12 @@ from alembic import op
 
 import models.base
 
+# the covering index's columns, as they stand in this revision
+SCREENING_COLUMNS = (
+    'source', 'ended_on', 'starts_on', 'id', 'entry_key', 'content_hash', 'family_norm',
+    'given_norm', 'middle_norm', 'npi', 'date_of_birth', 'state', 'city', 'specialty',
+)
+
 
 revision: str = '0006_screening'
 down_revision: str | Sequence[str] | None = '0004_search'
@@ -68,7 +74,7 @@ def upgrade() -> None:
     with op.batch_alter_table('list_entries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_list_entries_import_id'), ['import_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_list_entries_npi'), ['npi'], unique=False)
-        batch_op.create_index('ix_list_entries_source_ended', ['source', 'ended_on'], unique=False)
+        batch_op.create_index('ix_list_entries_screening', list(SCREENING_COLUMNS), unique=False)
         batch_op.create_index('ix_list_entries_source_key', ['source', 'entry_key'], unique=False)
 
     op.create_table('npi_records',
@@ -146,7 +152,7 @@ def downgrade() -> None:
     op.drop_table('npi_records')
     with op.batch_alter_table('list_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_list_entries_source_key')
-        batch_op.drop_index('ix_list_entries_source_ended')
+        batch_op.drop_index('ix_list_entries_screening')
         batch_op.drop_index(batch_op.f('ix_list_entries_npi'))
         batch_op.drop_index(batch_op.f('ix_list_entries_import_id'))
 
