@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -55,3 +56,44 @@ def clean_npi(text: str) -> str | None:
     """Ten digits, or None ('0000000000' is LEIE's 'no NPI')."""
     text = text.strip()
     return text if len(text) == 10 and text.isdigit() and text != "0000000000" else None
+
+
+class NamedColumns:
+    """A file's columns found by name (SAM, CMS): a row's width checked, values stripped."""
+
+    def __init__(self, header: list[str]) -> None:
+        self.header = [h.strip() for h in header]
+        self.index = {h: i for i, h in enumerate(self.header)}
+        self.width = len(self.header)
+
+    def problem(self, row: list[str]) -> str | None:
+        if len(row) != self.width:
+            return f"row has {len(row)} values, not {self.width}"
+        return None
+
+    def reader(self, row: list[str]) -> Callable[[str], str]:
+        ix = self.index
+
+        def value(name: str) -> str:
+            i = ix.get(name)
+            return row[i].strip() if i is not None else ""
+
+        return value
+
+    def record(self, row: list[str]) -> dict[str, str]:
+        return dict(zip(self.header, (c.strip() for c in row), strict=True))
+
+
+class HeaderParser:
+    """A parser of a file whose columns are found by name; subclasses make the Entry."""
+
+    def __init__(self, header: list[str]) -> None:
+        self.columns = NamedColumns(header)
+
+    def parse(self, row: list[str]) -> Entry | str:
+        if problem := self.columns.problem(row):
+            return problem
+        return self.entry(self.columns.reader(row), row)
+
+    def entry(self, v: Callable[[str], str], row: list[str]) -> Entry | str:
+        raise NotImplementedError

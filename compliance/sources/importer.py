@@ -14,11 +14,11 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
@@ -31,6 +31,8 @@ from models import Database, record_event
 from models.screening import ListEntry, NpiRecord, SourceImport
 
 BATCH = 2000
+T = TypeVar("T")
+R = TypeVar("R")
 Progress = Callable[[int], None]  # bytes read since the last call
 _ENTRIES = cast(Table, ListEntry.__table__)
 _NPI = cast(Table, NpiRecord.__table__)
@@ -151,9 +153,17 @@ def _rows(fh: Iterable[str]) -> Iterable[list[str]]:
     return reader
 
 
-def _reject(report: ImportReport, reason: str) -> None:
-    report.rows_rejected += 1
-    report.rejections[reason] += 1
+def _parsed(report: ImportReport, items: Iterable[T], parse: Callable[[T], R | str]) -> Iterator[R]:
+    """The rows that parse; each one that does not is counted with its reason and skipped."""
+    for item in items:
+        report.rows_read += 1
+        got = parse(item)
+        if isinstance(got, str):
+            report.rows_rejected += 1
+            report.rejections[got] += 1
+            continue
+        report.rows_kept += 1
+        yield got
 
 
 # --- exclusion lists ------------------------------------------------------------------
@@ -206,13 +216,7 @@ def _import_list(
     first_day: date | None = None
     last_day: date | None = None
     with open_text(path, progress) as fh:
-        for row in _rows(fh):
-            report.rows_read += 1
-            e = parse(row)
-            if isinstance(e, str):
-                _reject(report, e)
-                continue
-            report.rows_kept += 1
+        for e in _parsed(report, _rows(fh), parse):
             day = e.ended_on if source == "oig_leie" and e.ended_on else e.starts_on
             if day is not None:
                 first_day = day if first_day is None or day < first_day else first_day
@@ -315,13 +319,7 @@ def _import_nppes(
     parser = nppes.FileParser(header)
     batch: dict[str, tuple[Any, ...]] = {}
     with open_text(path, progress) as fh:
-        for row in _rows(fh):
-            report.rows_read += 1
-            r = parser.parse(row)
-            if isinstance(r, str):
-                _reject(report, r)
-                continue
-            report.rows_kept += 1
+        for r in _parsed(report, _rows(fh), parser.parse):
             batch[r.npi] = r.row(import_id)  # one row per NPI in a statement
             if len(batch) >= BATCH:
                 _upsert_npi(s, list(batch.values()))
@@ -355,13 +353,7 @@ def _import_api(s: Session, path: Path, import_id: int, report: ImportReport) ->
     if problem:
         raise UnknownFile(problem)
     rows: dict[str, tuple[Any, ...]] = {}
-    for item in answer["results"]:
-        report.rows_read += 1
-        r = nppes.parse_api_result(item)
-        if isinstance(r, str):
-            _reject(report, r)
-            continue
-        report.rows_kept += 1
+    for r in _parsed(report, answer["results"], nppes.parse_api_result):
         rows[r.npi] = r.row(import_id)
     if rows:
         _upsert_npi(s, list(rows.values()))

@@ -3,8 +3,10 @@ not bill it from the effective date to the end date. The monthly file replaces t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from compliance.screening.names import from_fields
-from compliance.sources.entry import Entry, clean_npi, digest
+from compliance.sources.entry import Entry, HeaderParser, clean_npi, digest
 from compliance.sources.files import mdy
 
 REQUIRED = ("First Name", "Last Name", "NPI", "Optout Effective Date", "Optout End Date")
@@ -15,21 +17,8 @@ def recognise(header: list[str]) -> bool:
     return all(r in names for r in REQUIRED)
 
 
-class Parser:
-    def __init__(self, header: list[str]) -> None:
-        self.header = [h.strip() for h in header]
-        self.index = {h: i for i, h in enumerate(self.header)}
-        self.width = len(self.header)
-
-    def parse(self, row: list[str]) -> Entry | str:
-        if len(row) != self.width:
-            return f"row has {len(row)} values, not {self.width}"
-        ix = self.index
-
-        def v(name: str) -> str:
-            i = ix.get(name)
-            return row[i].strip() if i is not None else ""
-
+class Parser(HeaderParser):
+    def entry(self, v: Callable[[str], str], row: list[str]) -> Entry | str:
         first, last, npi = v("First Name"), v("Last Name"), clean_npi(v("NPI"))
         if not last:
             return "no last name"
@@ -52,5 +41,5 @@ class Parser:
             specialty=v("Specialty")[:200] or None,
             starts_on=start,
             ended_on=end,
-            record=dict(zip(self.header, (c.strip() for c in row), strict=True)),
+            record=self.columns.record(row),
         )

@@ -6,10 +6,11 @@ Termination Date is in force until then ('Indefinite' means no end)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from compliance.screening.names import from_fields
-from compliance.sources.entry import Entry, clean_npi, digest
+from compliance.sources.entry import Entry, HeaderParser, clean_npi, digest
 from compliance.sources.files import iso, mdy
 
 REQUIRED = ("Classification", "First", "Last", "SAM Number", "Exclusion Program", "Active Date")
@@ -29,21 +30,8 @@ def list_date_from_name(file_name: str) -> date | None:
     return date(2000 + int(m.group(1)), 1, 1) + timedelta(days=int(m.group(2)) - 1)
 
 
-class Parser:
-    def __init__(self, header: list[str]) -> None:
-        self.header = [h.strip() for h in header]
-        self.index = {h: i for i, h in enumerate(self.header)}
-        self.width = len(self.header)
-
-    def parse(self, row: list[str]) -> Entry | str:
-        if len(row) != self.width:
-            return f"row has {len(row)} values, not {self.width}"
-        ix = self.index
-
-        def v(name: str) -> str:
-            i = ix.get(name)
-            return row[i].strip() if i is not None else ""
-
+class Parser(HeaderParser):
+    def entry(self, v: Callable[[str], str], row: list[str]) -> Entry | str:
         first, mid, last, firm = v("First"), v("Middle"), v("Last"), v("Name")
         if not (last or firm):
             return "neither a person's nor a business name"
@@ -55,7 +43,7 @@ class Parser:
         except ValueError:
             return "a date that is not a date"
         sam_number = v("SAM Number")
-        record = dict(zip(self.header, (c.strip() for c in row), strict=True))
+        record = self.columns.record(row)
         return Entry(
             entry_key=digest("sam", sam_number) if sam_number else digest(*row),
             content_hash=digest(*row),
