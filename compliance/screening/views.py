@@ -231,3 +231,32 @@ def open_hits(session: Session, *, limit: int = 300) -> list[HitView]:
 
 def imports(session: Session, *, limit: int = 200) -> list[SourceImport]:
     return list(session.scalars(select(SourceImport).order_by(SourceImport.id.desc()).limit(limit)))
+
+
+def hit_json(h: HitView) -> dict[str, Any]:
+    return {
+        "id": h.id,
+        "provider_id": h.provider_id,
+        "source": h.source,
+        "result": h.result,
+        "reason": h.reason,
+        "list_date": h.list_date.isoformat() if h.list_date else None,
+    }
+
+
+def import_json(i: SourceImport) -> dict[str, Any]:
+    return {
+        "id": i.id,
+        "source": i.source,
+        "kind": i.kind,
+        "file_name": i.file_name,
+        "sha256": i.sha256,
+        "list_date": i.list_date.isoformat() if i.list_date else None,
+        "rows_read": i.rows_read,
+        "rows_kept": i.rows_kept,
+        "rows_rejected": i.rows_rejected,
+        "rejections": i.rejections,
+        "rows_ended": i.rows_ended,
+        "imported_at": i.imported_at.isoformat(),
+        "imported_by": i.imported_by,
+    }

@@ -88,43 +88,13 @@ def adjudicate_api(
 @router.get("/api/screenings", tags=["screening"])
 def open_hits_api(session: SessionDep, user: Reader) -> dict[str, Any]:
     """Open hits of the latest screenings (the coordinators' queue)."""
-    return {
-        "items": [
-            {
-                "id": h.id,
-                "provider_id": h.provider_id,
-                "source": h.source,
-                "result": h.result,
-                "reason": h.reason,
-                "list_date": h.list_date.isoformat() if h.list_date else None,
-            }
-            for h in views.open_hits(session)
-        ]
-    }
+    return {"items": [views.hit_json(h) for h in views.open_hits(session)]}
 
 
 @router.get("/api/source-imports", tags=["screening"])
 def imports_api(session: SessionDep, user: Reader) -> dict[str, Any]:
-    return {
-        "items": [
-            {
-                "id": i.id,
-                "source": i.source,
-                "kind": i.kind,
-                "file_name": i.file_name,
-                "sha256": i.sha256,
-                "list_date": i.list_date.isoformat() if i.list_date else None,
-                "rows_read": i.rows_read,
-                "rows_kept": i.rows_kept,
-                "rows_rejected": i.rows_rejected,
-                "rejections": i.rejections,
-                "rows_ended": i.rows_ended,
-                "imported_at": i.imported_at.isoformat(),
-                "imported_by": i.imported_by,
-            }
-            for i in views.imports(session)
-        ]
-    }
+    """Every list import, newest first, with its counts and rejection reasons."""
+    return {"items": [views.import_json(i) for i in views.imports(session)]}
 
 
 def _page(request: Request, name: str, context: dict[str, Any]) -> Response:

@@ -145,6 +145,11 @@ def test_pages_and_history(db: Database, tmp_path: Path) -> None:
     )
     page = auditor.get("/screening").text
     assert "Kenneth Hill" in page
+    listed = auditor.get("/api/source-imports").json()["items"]
+    assert [(i["file_name"], i["list_date"], i["rows_read"]) for i in listed] == [
+        ("1604REIN.csv", "2016-04-01", 44),
+        ("1604EXCL.csv", "2016-04-01", 359),
+    ]
     assert '<tr class="differs">' in page and "<mark>TX</mark>" in page  # the list says CA
     assert 'value="confirmed"' not in auditor.get("/screening").text  # auditors only read
     part = auditor.get(f"/screening/providers/{pid}?history=true")
