@@ -18,7 +18,7 @@ from models.base import Base, utcnow
 # the lists, as the API names them
 SOURCES = ("oig_leie", "sam", "cms_optout", "nppes")
 SCREENING_COLUMNS = (
-    "source", "ended_on", "starts_on", "id", "entry_key", "content_hash", "family_norm",
+    "source", "id", "ended_on", "starts_on", "entry_key", "content_hash", "family_norm",
     "given_norm", "middle_norm", "npi", "date_of_birth", "state", "city", "specialty",
 )  # fmt: skip
 
@@ -54,7 +54,7 @@ class ListEntry(Base):
     __table_args__ = (
         Index("ix_list_entries_source_key", "source", "entry_key"),
         # covers the screening's read of a list in force, so it never touches the wide
-        # `record` column (a quarter of a million rows in a few hundred milliseconds)
+        # `record` column; ordered by id within a list, so an import appends to it
         Index("ix_list_entries_screening", *SCREENING_COLUMNS),
     )
 

@@ -39,8 +39,6 @@ DEVIATION_KINDS = {"oig_leie": "exclusion", "sam": "exclusion", "cms_optout": "o
 RESULT_COLUMNS = tuple(
     c.name for c in cast(Table, ScreeningResult.__table__).columns if c.name != "id"
 )
-_RESULT_DATES = [RESULT_COLUMNS.index(c) for c in ("list_date", "screened_on", "screened_at",
-                                                    "decided_at")]  # fmt: skip
 CHUNK = 900
 
 
@@ -196,9 +194,8 @@ def screen(
         rows.extend(_nppes_rows(s, summary, people, prints, on, now))
         _apply_decisions(s, summary, rows)
         for i in range(0, len(rows), 5000):
-            insert_rows(s.connection(), "screening_results", RESULT_COLUMNS,
-                        [tuple(r[c] for c in RESULT_COLUMNS) for r in rows[i : i + 5000]],
-                        date_columns=_RESULT_DATES)  # fmt: skip
+            chunk = [tuple(r[c] for c in RESULT_COLUMNS) for r in rows[i : i + 5000]]
+            insert_rows(s.connection(), "screening_results", RESULT_COLUMNS, chunk)
         summary.seconds["write"] = time.perf_counter() - t0
         for r in rows:
             summary.results[f"{r['source']}:{r['result']}"] += 1

@@ -5,11 +5,22 @@ the form SQLAlchemy stores them there."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+# SQLite's driver binds dates and times as text the way SQLAlchemy stores them there (the
+# driver's own default adapters are deprecated); SQLAlchemy's typed binds never reach these
+sqlite3.register_adapter(date, date.isoformat)
+sqlite3.register_adapter(datetime, _sqlite_datetime)
 
 
 def insert_rows(
@@ -18,29 +29,15 @@ def insert_rows(
     columns: Sequence[str],
     rows: list[tuple[Any, ...]],
     *,
-    date_columns: Sequence[int] = (),
     upsert_key: str | None = None,
 ) -> None:
     """INSERT the rows (tuples in `columns` order); with `upsert_key`, a row whose key exists
     replaces it (INSERT ... ON CONFLICT DO UPDATE, on SQLite and PostgreSQL alike)."""
     if not rows:
         return
-    if conn.dialect.name == "sqlite" and date_columns:
-        rows = [_iso_dates(r, date_columns) for r in rows]
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
     if upsert_key:
         sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c != upsert_key)
         sql += f" ON CONFLICT ({upsert_key}) DO UPDATE SET {sets}"
     conn.exec_driver_sql(sql, rows)
-
-
-def _iso_dates(row: tuple[Any, ...], at: Sequence[int]) -> tuple[Any, ...]:
-    out = list(row)
-    for i in at:
-        value = out[i]
-        if isinstance(value, datetime):  # as SQLAlchemy's UTCDateTime keeps them on SQLite
-            out[i] = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        elif isinstance(value, date):
-            out[i] = value.isoformat()
-    return tuple(out)

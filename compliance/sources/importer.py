@@ -168,11 +168,9 @@ def _parsed(report: ImportReport, items: Iterable[T], parse: Callable[[T], R | s
 
 # --- exclusion lists ------------------------------------------------------------------
 
-_ENTRY_DATES = [ROW_COLUMNS.index(c) for c in ("date_of_birth", "starts_on", "ended_on")]
-
 
 def _insert_entries(s: Session, rows: list[tuple[Any, ...]]) -> None:
-    insert_rows(s.connection(), "list_entries", ROW_COLUMNS, rows, date_columns=_ENTRY_DATES)
+    insert_rows(s.connection(), "list_entries", ROW_COLUMNS, rows)
 
 
 @dataclass(slots=True)
@@ -294,16 +292,12 @@ def _import_list(
 # --- NPPES ----------------------------------------------------------------------------
 
 
-_NPI_DATES = [nppes.ROW_COLUMNS.index(c) for c in ("deactivated_on", "reactivated_on")]
-
-
 def _upsert_npi(s: Session, rows: list[tuple[Any, ...]]) -> None:
     insert_rows(
         s.connection(),
         "npi_records",
         nppes.ROW_COLUMNS,
         rows,
-        date_columns=_NPI_DATES,
         upsert_key="npi",
     )
 

@@ -14,7 +14,7 @@ import models.base
 
 # the covering index's columns, as they stand in this revision
 SCREENING_COLUMNS = (
-    'source', 'ended_on', 'starts_on', 'id', 'entry_key', 'content_hash', 'family_norm',
+    'source', 'id', 'ended_on', 'starts_on', 'entry_key', 'content_hash', 'family_norm',
     'given_norm', 'middle_norm', 'npi', 'date_of_birth', 'state', 'city', 'specialty',
 )
 
