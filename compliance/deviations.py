@@ -24,7 +24,11 @@ KINDS = {
     "expired": "Expired required credential",
     "validator": "Validator failure on an approved credential",
     "recredentialing": "Recredentialing date passed",
+    "exclusion": "Confirmed on an exclusion list (critical)",
+    "optout": "Confirmed on the Medicare opt-out list (critical)",
 }
+# opened and closed by screening (compliance.screening), never by the compliance pass
+SCREENING_KINDS = frozenset({"exclusion", "optout"})
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def detect(
     present = {f.key: f for f in findings}
     open_rows = session.execute(
         select(Deviation.id, Deviation.open_key, Deviation.provider_id).where(
-            Deviation.open_key.is_not(None)
+            Deviation.open_key.is_not(None), Deviation.kind.not_in(SCREENING_KINDS)
         )
     ).all()
     open_keys = {r.open_key for r in open_rows}

@@ -138,6 +138,26 @@ class ProviderPatch(BaseModel):
     department: str | None = None
     states: list[str] | None = None
     active: bool | None = None
+    # for exclusion screening (never shown in patient summaries or packets)
+    date_of_birth: date | None = None
+    other_names: list[str] | None = None
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _dob(cls, v: date | None) -> date | None:
+        if v is not None and not date(1900, 1, 1) <= v <= datetime.now(UTC).date():
+            raise ValueError("a date of birth between 1900 and today")
+        return v
+
+    @field_validator("other_names")
+    @classmethod
+    def _other_names(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return None
+        out = list(dict.fromkeys(" ".join(n.split()) for n in v if n and n.strip()))
+        if any(len(n) > 200 for n in out) or len(out) > 20:
+            raise ValueError("at most 20 names of at most 200 characters")
+        return out
 
     @field_validator("email")
     @classmethod
@@ -183,6 +203,8 @@ def provider_json(p: Provider) -> dict[str, Any]:
         "id": p.id, "name": p.name, "npi": p.npi, "email": p.email,
         "staff_category": p.staff_category, "department": p.department,
         "states": list(p.states or []), "active": p.active,
+        "date_of_birth": p.date_of_birth.isoformat() if p.date_of_birth else None,
+        "other_names": list(p.other_names or []),
     }  # fmt: skip
 
 
@@ -196,13 +218,13 @@ def update_provider(
         new = getattr(patch, name)
         if name == "active" and new is None:
             continue
-        if name == "states" and new is None:
+        if name in ("states", "other_names") and new is None:
             new = []
         old = getattr(provider, name)
-        if name == "states":
+        if name in ("states", "other_names"):
             old = list(old or [])
         if old != new:
-            changes[name] = [old, new]
+            changes[name] = [_plain(old), _plain(new)]
             setattr(provider, name, new)
     if changes.keys() & {"staff_category", "department", "states", "active"}:
         mark_stale(session, [provider.id])  # judged again (and filtered) with the new values
@@ -211,6 +233,11 @@ def update_provider(
                      entity_id=provider.id, note="changed: " + ", ".join(sorted(changes)),
                      detail=changes, provider_id=provider.id)  # fmt: skip
     return sorted(changes)
+
+
+def _plain(value: Any) -> Any:
+    """A value the audit detail (JSON) can hold."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 # --- the plugin ---------------------------------------------------------------------
@@ -362,11 +389,15 @@ def install(app: FastAPI, web: WebContext) -> None:
         department: str = Form(""),
         states: str = Form(""),
         active: str | None = Form(None),
+        date_of_birth: str = Form(""),
+        other_names: str = Form(""),
     ) -> Response:
         try:
             patch = ProviderPatch(
                 email=email, staff_category=staff_category, department=department,
                 states=[x for x in re.split(r"[\s,;]+", states) if x], active=active is not None,
+                date_of_birth=date.fromisoformat(date_of_birth) if date_of_birth else None,
+                other_names=[n for n in other_names.splitlines() if n.strip()],
             )  # fmt: skip
         except ValueError as e:
             msg = _first_error(e)

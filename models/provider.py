@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String
@@ -26,6 +26,10 @@ class Provider(Base):
     department: Mapped[str | None] = mapped_column(String(200))
     states: Mapped[list[Any]] = mapped_column(default=list)  # USPS codes of practice
     active: Mapped[bool] = mapped_column(default=True)
+    # for exclusion screening only: never shown in patient summaries or committee packets
+    date_of_birth: Mapped[date | None]
+    # former and maiden names, screened like the current one
+    other_names: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -8,7 +8,8 @@ Readers (every role) may read; coordinators, managers and admins may decide; aud
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+import mimetypes
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from compliance.web_dashboard import ProviderPatch
 from models import (
     Credential,
     Document,
@@ -179,18 +181,19 @@ class ProviderOut(BaseModel):
     states: list[str]
     active: bool
     created_at: datetime
+    date_of_birth: date | None = None
+    other_names: list[str] = []
 
 
 class ProviderList(BaseModel):
     items: list[ProviderOut]
 
 
-class ProviderIn(BaseModel):
+class ProviderIn(ProviderPatch):
+    """Every field PATCH takes (states, active, date_of_birth, other_names...), and these."""
+
     name: str = Field(min_length=1, max_length=200)
     npi: str | None = None
-    email: str | None = None
-    staff_category: str | None = None
-    department: str | None = None
 
 
 class SuggestionOut(BaseModel):
@@ -550,13 +553,9 @@ def create_provider(body: ProviderIn, session: SessionDep, user: Reviewer) -> Pr
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
     if npi and session.scalar(select(Provider.id).where(Provider.npi == npi)) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, "A provider with this NPI exists already.")
-    provider = Provider(
-        name=" ".join(body.name.split()),
-        npi=npi,
-        email=body.email,
-        staff_category=body.staff_category,
-        department=body.department,
-    )
+    given = body.model_dump(include=body.model_fields_set - {"name", "npi"}, exclude_none=True)
+    provider = Provider(name=" ".join(body.name.split()), npi=npi, **given)
+    given_json = body.model_dump(mode="json", include=set(given))
     session.add(provider)
     session.flush()
     record_event(
@@ -565,7 +564,7 @@ def create_provider(body: ProviderIn, session: SessionDep, user: Reviewer) -> Pr
         action="provider.created",
         entity_type="provider",
         entity_id=provider.id,
-        detail={"name": provider.name, "npi": npi},
+        detail={"name": provider.name, "npi": npi, **given_json},
         provider_id=provider.id,
     )
     session.commit()

@@ -76,6 +76,7 @@ from review.deps import (
 )
 from review.plugins import Plugin, WebContext
 from review.ratelimit import Backoff, RateLimiter
+from review.routes import layouts, screenings
 from review.security import (
     AuthBeforeBody,
     BodyLimit,
@@ -84,7 +85,6 @@ from review.security import (
     install_api_docs,
     install_error_contract,
 )
-from review.routes import layouts
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -219,6 +219,8 @@ def create_app(
     app.include_router(layouts.router)
     state.nav.append(layouts.NAV)
     _load_pages_router(app)
+    app.include_router(screenings.router)
+    state.nav.append(screenings.NAV)
 
     web = WebContext(
         db=db,

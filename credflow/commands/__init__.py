@@ -14,6 +14,7 @@ MODULES = (
     "compliance_cmd",
     "records_cmd",
     "layouts_cmd",
+    "screening_cmd",
 )
 
 

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from credflow.commands.screening_cmd import start_screening
 from credflow.context import Context, open_context
 from credflow.options import DataDir
 from credflow.settings import Settings
@@ -179,6 +180,7 @@ def register(app: typer.Typer) -> None:
         stop = threading.Event()
         _compliance_hook(ctx, stop)
         _compliance_refresh(ctx)
+        start_screening(ctx, stop)  # DATA_DIR/sources/, screening monthly
         typer.echo(
             f"inbox: {settings.inbox_dir.resolve()}  (drop PDF, PNG, JPEG or TIFF files here)"
         )

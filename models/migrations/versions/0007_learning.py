@@ -1,7 +1,7 @@
 """learning from confirmations: learned layouts, their examples, a version; field sources
 
 Revision ID: 0007_learning
-Revises: 0004_search
+Revises: 0006_screening
 Create Date: 2026-12-02 18:30:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from models.base import UTCDateTime
 
 revision: str = "0007_learning"
-down_revision: str | Sequence[str] | None = "0004_search"
+down_revision: str | Sequence[str] | None = "0006_screening"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """each clinician's compliance judgement, kept as dates (compliance.standing)
 
 Revision ID: 0008
-Revises: 0004_search
+Revises: 0007_learning
 Create Date: 2026-12-02 18:20:00.000000
 
 The tables start empty: every clinician is judged by the first refresh (the dashboard
@@ -15,7 +15,7 @@ from alembic import op
 import models.base
 
 revision: str = '0008'
-down_revision: str | Sequence[str] | None = '0004_search'
+down_revision: str | Sequence[str] | None = '0007_learning'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Screening clinicians against exclusion lists and the NPI registry (domain code only)."""
