@@ -40,7 +40,7 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = 15
 
 
 def test_the_api_answers_as_its_schema_says(db: Database, tmp_path: Path) -> None:
