@@ -15,9 +15,11 @@ for each dashboard row the day it starts to show. The database then answers for 
 are worded when the rows are read.
 
 What is kept current, and how:
-- a change of a clinician's facts (approval, an edit, a committee decision, a removal)
-  calls `models.compliance_status.mark_stale` in its own transaction; the next dashboard
-  read judges the few stale clinicians again before it answers (`Keeper.ready`);
+- a change of a clinician's facts (approval, an edit of category, department, states or
+  active, a committee decision, a removal) calls `models.compliance_status.mark_stale` in
+  the transaction of the change; the next dashboard read judges the few stale clinicians
+  again before it answers (`Keeper.ready`); a clinician with no row yet (created by any
+  path) counts as stale too;
 - a change of the rules, or a new version taking effect, changes `rules_key`: every
   clinician is judged again once, in batches in a background thread (progress in
   `Keeper.progress` and the log) or with `credflow compliance refresh`; until that is done
