@@ -4,7 +4,8 @@ Prints, for each of `--runs` runs on this machine, and then the median of the ru
   - scanned pages per second through each way credflow reads, divided by the tesseract
     CLI's rate on the same page files (one process per core, OMP_THREAD_LIMIT=1, TSV
     out) measured just before and just after the paths, so a change in the machine's
-    load hits both (target >= 1.0, aim 1.2):
+    load hits both (target >= 1.0, aim 1.2); and the CLI's CPU seconds per page divided
+    by the path's (all its processes), which other work on the machine hardly moves:
       inbox     drop into a running `credflow run` service (SQLite, local worker pool),
                 from the drop to the last document read;
       backfill  the real `credflow backfill FOLDER` command, from its start (start-up
@@ -25,8 +26,10 @@ Prints, for each of `--runs` runs on this machine, and then the median of the ru
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -40,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 from sqlalchemy import create_engine, func, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,7 +98,25 @@ def cli_images(files: list[Path], tmp: Path, dpi: int = 204) -> list[Path]:
     return out
 
 
-def tesseract_rate(images: list[Path], pages: int, workers: int) -> float:
+def cpu_now() -> float:
+    """CPU seconds used so far by this process and every process it started (live ones
+    through psutil, finished ones through the kernel's account of waited-for children):
+    unlike pages per second, barely moved by other work on the machine."""
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total += children.ru_utime + children.ru_stime
+    for proc in me.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+Measure = tuple[float, float]  # pages per second, CPU seconds per page
+
+
+def tesseract_rate(images: list[Path], pages: int, workers: int) -> Measure:
     """Pages per second of the tesseract CLI alone: TSV words and boxes, like image_to_data."""
     env = os.environ | {"OMP_THREAD_LIMIT": "1"}
 
@@ -106,10 +128,10 @@ def tesseract_rate(images: list[Path], pages: int, workers: int) -> float:
             env=env,
         )
 
-    start = time.perf_counter()
+    cpu, start = cpu_now(), time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(one, images))
-    return pages / (time.perf_counter() - start)
+    return pages / (time.perf_counter() - start), (cpu_now() - cpu) / pages
 
 
 def count_done(db: Database) -> int:
@@ -134,22 +156,24 @@ def unique_copy(src: Path, tag: str) -> bytes:
     return src.read_bytes() + f"\n% copy {tag}\n".encode()
 
 
-def drop_batch(service: IngestService, db: Database, files: list[Path], tag: str) -> float:
+def drop_batch(service: IngestService, db: Database, files: list[Path], tag: str) -> Measure:
     """Drop files into the inbox at once; pages/s from the drop to the last one read."""
     before = count_done(db)
     with db.session() as s:
         last_id = s.scalar(select(func.max(Document.id))) or 0
-    start = time.perf_counter()
+    cpu, start = cpu_now(), time.perf_counter()
     for n, src in enumerate(files):
         target = service.layout.inbox / tag / f"{n:04}-{src.name}"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(unique_copy(src, f"{tag}-{n}"))
     while count_done(db) < before + len(files):
         time.sleep(0.05)
-    return pages_after(db, last_id) / (time.perf_counter() - start)
+    wall, used = time.perf_counter() - start, cpu_now() - cpu
+    pages = pages_after(db, last_id)
+    return pages / wall, used / pages
 
 
-def backfill_rate(files: list[Path], tag: str, ocr: str, workers: int) -> float:
+def backfill_rate(files: list[Path], tag: str, ocr: str, workers: int) -> Measure:
     """The real `credflow backfill` command on a folder: pages/s from start to exit."""
     tmp = Path(tempfile.mkdtemp(prefix="credflow-bench-backfill-"))
     try:
@@ -160,11 +184,11 @@ def backfill_rate(files: list[Path], tag: str, ocr: str, workers: int) -> float:
         env = os.environ | {"CREDFLOW_DATA_DIR": str(tmp / "data"), "CREDFLOW_OCR_ENGINE": ocr}
         env.pop("CREDFLOW_DATABASE_URL", None)
         cmd = [sys.executable, "-m", "credflow.cli", "backfill", str(folder)]
-        start = time.perf_counter()
+        cpu, start = cpu_now(), time.perf_counter()
         done = subprocess.run(
             [*cmd, "--workers", str(workers)], capture_output=True, env=env, check=False
         )
-        wall = time.perf_counter() - start
+        wall, used = time.perf_counter() - start, cpu_now() - cpu
         if done.returncode != 0:
             raise SystemExit(f"backfill failed: {done.stderr.decode()[-800:]}")
         db = Database(f"sqlite:///{tmp / 'data' / 'credflow.db'}")
@@ -173,15 +197,20 @@ def backfill_rate(files: list[Path], tag: str, ocr: str, workers: int) -> float:
         db.dispose()
         if read != len(files):
             raise SystemExit(f"backfill read {read} of {len(files)} files")
-        return pages / wall
+        return pages / wall, used / pages
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def latency(service: IngestService, db: Database, scan: Path, runs: int) -> list[float]:
-    """Seconds from landing to awaiting_review, per drop of a one-page scan."""
+def latency(
+    service: IngestService, db: Database, scan: Path, runs: int
+) -> tuple[list[float], float]:
+    """Seconds from landing to awaiting_review per drop of a one-page scan, and plain
+    tesseract's median seconds on that page between the drops (the machine right now)."""
     times: list[float] = []
+    plain: list[float] = []
     for n in range(runs):
+        plain.append(1 / tesseract_rate([scan], 1, 1)[0])
         marker = f"latency-{n}{scan.suffix}"
         body = unique_copy(scan, f"latency-{n}")
         path = service.layout.inbox / marker
@@ -196,7 +225,7 @@ def latency(service: IngestService, db: Database, scan: Path, runs: int) -> list
             time.sleep(0.01)
         times.append(time.perf_counter() - landed)
         time.sleep(0.5)
-    return times
+    return times, statistics.median(plain)
 
 
 @contextmanager
@@ -306,7 +335,7 @@ def one_run(args: argparse.Namespace, sets: Sets) -> dict[str, float]:
     figures: dict[str, float] = {}
     for set_name, (files, images, pages) in sets.items():
         before = tesseract_rate(images, pages, args.workers)
-        rates: dict[str, float] = {}
+        rates: dict[str, Measure] = {}
         for path in args.paths:
             tag = f"{set_name}-{path}-{uuid.uuid4().hex[:6]}"
             if path == "backfill":
@@ -315,23 +344,30 @@ def one_run(args: argparse.Namespace, sets: Sets) -> dict[str, float]:
                 make = local_service if path == "inbox" else celery_service
                 with make(args.engine, args.workers) as (service, db):
                     rates[path] = drop_batch(service, db, files, tag)
-            print(f"  {set_name:6} {path:8} {rates[path]:5.2f} pages/s", flush=True)
+            rate, cpu = rates[path]
+            print(f"  {set_name:6} {path:8} {rate:5.2f} pages/s, {cpu:.2f} CPU-s/page", flush=True)
         after = tesseract_rate(images, pages, args.workers)
-        base = (before + after) / 2
+        base = (before[0] + after[0]) / 2
+        base_cpu = (before[1] + after[1]) / 2
         print(
-            f"  {set_name:6} tesseract CLI {base:5.2f} pages/s (before {before:.2f}, after "
-            f"{after:.2f}) [load {os.getloadavg()[0]:.1f}]",
+            f"  {set_name:6} tesseract CLI {base:5.2f} pages/s (before {before[0]:.2f}, after "
+            f"{after[0]:.2f}), {base_cpu:.2f} CPU-s/page [load {os.getloadavg()[0]:.1f}]",
             flush=True,
         )
-        for path, rate in rates.items():
+        for path, (rate, cpu) in rates.items():
             figures[f"{set_name} {path} pages/s"] = rate
             figures[f"{set_name} {path} ratio"] = rate / base
-            print(f"  {set_name:6} {path:8} ratio {rate / base:.2f}", flush=True)
+            figures[f"{set_name} {path} CPU ratio"] = base_cpu / cpu
+            print(
+                f"  {set_name:6} {path:8} ratio {rate / base:.2f}; the CLI's CPU per page / "
+                f"ours {base_cpu / cpu:.2f}",
+                flush=True,
+            )
     if not args.no_text:
         with local_service(args.engine, args.workers) as (service, db):
             texts = [p for p, _ in labelled(CORPUS, ("pdf_text",), ("pdf",))]
             texts = (texts * (args.text // len(texts) + 1))[: args.text]
-            text_rate = drop_batch(service, db, texts, f"text-{uuid.uuid4().hex[:6]}")
+            text_rate = drop_batch(service, db, texts, f"text-{uuid.uuid4().hex[:6]}")[0]
             scanned = figures.get("scans inbox pages/s")
             figures["text pages/s"] = text_rate
             times_scanned = f"; {text_rate / scanned:.0f}x the scanned rate" if scanned else ""
@@ -339,12 +375,12 @@ def one_run(args: argparse.Namespace, sets: Sets) -> dict[str, float]:
                 figures["text / scanned"] = text_rate / scanned
             print(f"  text-layer PDF pages: {text_rate:.1f} pages/s{times_scanned}", flush=True)
             scan = labelled(CORPUS, ("scan",), ("png",))[0][0]
-            lat = latency(service, db, scan, args.latency_runs)
+            lat, plain = latency(service, db, scan, args.latency_runs)
             figures["latency s"] = statistics.median(lat)
             print(
                 f"  latency inbox → review queue, one-page scan: median "
                 f"{statistics.median(lat):.2f} s (min {min(lat):.2f}, max {max(lat):.2f}, "
-                f"n={len(lat)})",
+                f"n={len(lat)}); plain tesseract alone on that page right now {plain:.2f} s",
                 flush=True,
             )
     return figures
@@ -393,7 +429,7 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"median of {args.runs} run(s), load now {os.getloadavg()[0]:.1f}:")
     for key, values in runs.items():
-        if key.endswith(("ratio", "latency s", "text / scanned")):
+        if key.endswith(("ratio", "latency s", "text / scanned")):  # CPU ratio too
             shown = ", ".join(f"{v:.2f}" for v in values)
             print(f"  {key:28} {statistics.median(values):6.2f}   ({shown})")
 
