@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from statistics import median
+
+import numpy as np
 
 from extract import validators
 from extract.learned.match import Match, match
@@ -46,43 +47,51 @@ def _strength(m: Match) -> float:
     return 0.85 + 0.15 * min(1.0, max(0.0, (m.share - 0.35) / 0.35))
 
 
+class _View:
+    """A page's words arranged once for reading many spots: centres, rows, a line's height."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        boxes = np.asarray([w.box for w in page.words] or [(0.0, 0.0, 0.0, 0.0)])
+        self.x0, self.x1 = boxes[:, 0], boxes[:, 2]
+        self.cy = (boxes[:, 1] + boxes[:, 3]) / 2
+        self.pad = 0.3 * float(np.median(boxes[:, 3] - boxes[:, 1])) if page.words else 0.003
+        rows: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i, w in enumerate(page.words):
+            rows[(w.block, w.line)].append(i)
+        self.rows = {k: sorted(v, key=lambda i: page.words[i].box[0]) for k, v in rows.items()}
+
+
 def _read(
-    page: Page, box: Box, other: set[int], personal: bool, reach: float = 0.03
+    view: _View, box: Box, other: set[int], personal: bool, reach: float = 0.03
 ) -> tuple[str, Box] | None:
-    """The words printed at `box` on `page`, extended along their lines to a value's end:
+    """The words printed at `box` on the page, extended along their lines to a value's end:
     stopped by a gap, by a static word of the layout that is not this field's (`other`),
     or at how much longer than the confirmed one a value of its kind may be (a person's
     name may be twice as long; a board's name not much longer)."""
+    page = view.page
+    if not page.words:
+        return None
     x0, y0, x1, y1 = box
     width = x1 - x0
     left = x0 - max((0.6 if personal else 0.15) * width, reach)
     right = x1 + max((1.0 if personal else 0.3) * width, reach)
-    heights = [w.box[3] - w.box[1] for w in page.words] or [0.01]
-    pad = 0.3 * median(heights)
-    seeds = [
-        i
-        for i, w in enumerate(page.words)
-        if i not in other
-        and y0 - pad <= (w.box[1] + w.box[3]) / 2 <= y1 + pad
-        and w.box[2] > x0
-        and w.box[0] < x1
-    ]
+    band = (view.cy >= y0 - view.pad) & (view.cy <= y1 + view.pad)
+    if other:
+        band[list(other)] = False
+    seeds = [int(i) for i in np.flatnonzero(band & (view.x1 > x0) & (view.x0 < x1))]
     if not seeds:  # a shorter value than the confirmed one: the nearest word on its line
         near = [
-            (min(abs(w.box[0] - x1), abs(w.box[2] - x0)), i)
-            for i, w in enumerate(page.words)
-            if i not in other and y0 - pad <= (w.box[1] + w.box[3]) / 2 <= y1 + pad
+            (min(abs(view.x0[i] - x1), abs(view.x1[i] - x0)), int(i)) for i in np.flatnonzero(band)
         ]
         near = [n for n in near if n[0] <= width + 0.03]
         if not near:
             return None
         seeds = [min(near)[1]]
-    lines: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for i, w in enumerate(page.words):
-        lines[(w.block, w.line)].append(i)
+    lines = view.rows
     chosen: list[int] = []
     for line_key in dict.fromkeys((page.words[i].block, page.words[i].line) for i in seeds):
-        row = sorted(lines[line_key], key=lambda i: page.words[i].box[0])
+        row = lines[line_key]
         inside = [k for k, i in enumerate(row) if i in seeds]
         lo, hi = min(inside), max(inside)
         while (
@@ -164,6 +173,7 @@ def propose(pages: list[Page], learned: LearnedLayouts) -> Proposal | None:
         where: layout.anchors[ai].part_of for ai, where in m.anchored.items()
     }
     by_number = {p.number: p for p in pages}
+    views = {p.number: _View(p) for p in pages}
     doc_type = layout.doc_type
     strength = _strength(m)
     readings: dict[str, list[tuple[str, Box, int, float]]] = defaultdict(list)
@@ -177,7 +187,7 @@ def propose(pages: list[Page], learned: LearnedLayouts) -> Proposal | None:
             # a state is read out of the address or board name around it, so it may run long
             state = spot.field == "jurisdiction"
             wide = spot.field in PERSONAL_FIELDS or state
-            read = _read(page, box, other, wide, 0.15 if state else 0.03)
+            read = _read(views[spot.page], box, other, wide, 0.15 if state else 0.03)
             value = normal(spot.field, read[0]) if read else None
             if read and value:
                 readings[spot.field].append((value, read[1], spot.page, sure))

@@ -15,6 +15,7 @@ DATE_FIELDS = ("issue_date", "expiration_date", "start_date", "end_date")
 _ROMAN = {"I": "1", "II": "2", "IIN": "2N", "III": "3", "IIIN": "3N", "IV": "4", "V": "5"}
 
 
+@lru_cache(maxsize=100_000)
 def token(text: str) -> str | None:
     """The anchor token of a word: letters only, case and accents folded; None for a word
     with a digit (numbers and dates are a person's, never a layout's) or under 2 letters."""
