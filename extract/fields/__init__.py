@@ -24,6 +24,7 @@ from extract.fields.labels import LabelHit, LabelValue, find_label_hits, values_
 from extract.fields.layout import Layout, build_layout
 from extract.fields.names import clean_person
 from extract.fields.rules import Cand, Context
+from extract.fields.transmission import without_transmission_lines
 from extract.nlp import analyse, get_nlp
 from extract.types import Candidate, FieldResult, Page, fields_for
 
@@ -40,6 +41,7 @@ def warm_up() -> None:
 
 def extract_fields(pages: list[Page]) -> tuple[str, float, dict[str, FieldResult]]:
     """Classify the document and extract its fields. Returns (doc_type, confidence, fields)."""
+    pages = [without_transmission_lines(p) for p in pages]
     layout = build_layout(pages)
     if not layout.text.strip():
         return "other", 0.0, {}
