@@ -10,12 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pypdfium2
-from fpdf import FPDF
 from PIL import Image
 
 from extract import preprocess as pp
 from extract.pages import cleaned, read_pages
+from tests.extract.test_ocr import _page as typed_page
 
 LINES = [
     "State Board of Nursing",
@@ -26,21 +25,14 @@ LINES = [
 
 
 def _typed(dpi: int = 204) -> np.ndarray:
-    pdf = FPDF(format="letter")
-    pdf.set_font("helvetica", size=14)
-    pdf.add_page()
-    for line in LINES:
-        pdf.cell(0, 12, line, new_x="LMARGIN", new_y="NEXT")
-    doc = pypdfium2.PdfDocument(bytes(pdf.output()))
-    image = np.asarray(doc[0].render(scale=dpi / 72, grayscale=True).to_pil())
-    doc.close()
-    return image[: image.shape[0] // 3]  # the typed part: a short page reads fast
+    image = typed_page(LINES, dpi)
+    return image[: image.shape[0] // 3].copy()  # the typed part: a short page reads fast
 
 
 def _fax(gray: np.ndarray, standard: bool, dither: bool) -> Image.Image:
     img = Image.fromarray(gray)
     if standard:
-        img = img.resize((img.width, img.height // 2), Image.BOX)  # 98 rows per inch
+        img = img.resize((img.width, img.height // 2), Image.Resampling.BOX)  # 98 rows per inch
     rng = np.random.default_rng(1)
     noise = rng.normal(0, 10, (img.height, img.width))
     noisy = np.clip(np.asarray(img, np.float32) + noise, 0, 255)
