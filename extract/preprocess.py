@@ -538,9 +538,11 @@ def is_bilevel(gray: Gray) -> bool:
 
 def lonely_dots(gray: Gray) -> Gray:
     """Ink pixels with no ink around them (255 on 0)."""
-    ink = (gray < 128).astype(np.uint8)
-    around = cv2.filter2D(ink, -1, np.ones((3, 3), np.float32), borderType=cv2.BORDER_CONSTANT)
-    return np.where((ink > 0) & (around <= 1), 255, 0).astype(np.uint8)
+    ink = np.where(gray < 128, 255, 0).astype(np.uint8)
+    ring = np.ones((3, 3), np.uint8)
+    ring[1, 1] = 0
+    around = cv2.dilate(ink, ring)  # 255 where any of the 8 neighbours is ink
+    return cv2.bitwise_and(ink, cv2.bitwise_not(around))
 
 
 def dedither(gray: Gray, dpi: float) -> Gray:
@@ -612,10 +614,14 @@ def whiten_scanner_marks(gray: Gray, dpi: float | None) -> Gray:
     deskew estimate follow the border instead of the text lines and tesseract's layout
     analysis take the page for a picture and keep only a few lines of it. The marks are
     found on small copies (they are big) and painted on the full page."""
-    drop: Gray = cv2.bitwise_or(_lid(gray), _punches(gray, dpi or 300.0))
+    small, f = _downscale(gray, _MARKS_SIZE)
+    dark = _dark(small)
+    if not dark.any():
+        return gray
+    drop: Gray = cv2.bitwise_or(_lid(dark), _punches(dark, (dpi or 300.0) * f))
     if not drop.any():
         return gray
-    # the lid's edge is soft and the copies coarse: take in a fringe too
+    # the lid's edge is soft and the copy coarse: take in a fringe too
     drop = cv2.dilate(drop, np.ones((3, 3), np.uint8))
     full = cv2.resize(drop, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
     out = gray.copy()
@@ -626,48 +632,42 @@ def whiten_scanner_marks(gray: Gray, dpi: float | None) -> Gray:
 _MARKS_SIZE = 1600  # pixels along the longest side of the copy the marks are found on
 
 
-def _lid(gray: Gray) -> Gray:
-    """Dark regions running along an edge of the image (255 on 0), at `_MARKS_SIZE`.
+def _lid(dark: Gray) -> Gray:
+    """Dark regions running along an edge of the image (255 on 0).
 
     A small opening first drops thin lines, so a streak or a table rule reaching the edge
     never carries the print it crosses away with it."""
-    small, _f = _downscale(gray, _MARKS_SIZE)
-    h, w = small.shape[:2]
-    lid = cv2.morphologyEx(_dark(small), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    h, w = dark.shape[:2]
+    lid = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     _n, labels, stats, _ = cv2.connectedComponentsWithStats(lid, connectivity=8)
     x, y, bw, bh = (stats[1:, i] for i in range(4))
     touches = (x == 0) | (y == 0) | (x + bw >= w) | (y + bh >= h)
     border = np.flatnonzero(touches & ((bw >= _BORDER_RUN * w) | (bh >= _BORDER_RUN * h))) + 1
-    mask = np.isin(labels, border).astype(np.uint8) * 255
-    return _to_size(mask, gray, small)
+    return np.isin(labels, border).astype(np.uint8) * 255
 
 
-def _punches(gray: Gray, dpi: float) -> Gray:
-    """Round dark disks of a punch's size near an edge (255 on 0), at `_MARKS_SIZE`.
+def _punches(dark: Gray, dpi: float) -> Gray:
+    """Round dark disks of a punch's size near an edge (255 on 0); `dpi` of `dark`.
 
     An opening by a disk a little smaller than the smallest punch leaves only solid
-    regions wider than any stroke: the punches, even where they cut a printed frame."""
-    small, f = _downscale(gray, _MARKS_SIZE // 2)
-    h, w = small.shape[:2]
-    lo, hi = (v * dpi * f for v in _PUNCH_INCHES)
+    regions wider than any stroke: the punches, even where they cut a printed frame. It is
+    done on a copy half as big again (punches are big, and the opening costs)."""
+    h, w = dark.shape[:2]
+    half = cv2.resize(dark, (w // 2, h // 2), interpolation=cv2.INTER_NEAREST)
+    lo, hi = (v * dpi / 2 for v in _PUNCH_INCHES)
     d = max(3, round(0.6 * lo))
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (d, d))
-    solid = cv2.morphologyEx(_dark(small), cv2.MORPH_OPEN, disk)
+    solid = cv2.morphologyEx(half, cv2.MORPH_OPEN, disk)
     _n, labels, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
     x, y, bw, bh, area = (stats[1:, i].astype(np.float64) for i in range(5))
     cx, cy, side = x + bw / 2, y + bh / 2, np.maximum(bw, bh)
-    near_edge = (np.minimum(cx, w - cx) < _PUNCH_EDGE * w) | (
-        np.minimum(cy, h - cy) < _PUNCH_EDGE * h
+    hh, hw = half.shape[:2]
+    near_edge = (np.minimum(cx, hw - cx) < _PUNCH_EDGE * hw) | (
+        np.minimum(cy, hh - cy) < _PUNCH_EDGE * hh
     )
     round_ = (np.minimum(bw, bh) >= 0.8 * side) & (area >= 0.65 * bw * bh) & (area <= 0.9 * bw * bh)
     punches = np.flatnonzero(near_edge & round_ & (side >= lo) & (side <= hi)) + 1
+    if not len(punches):
+        return np.zeros_like(dark)
     mask = np.isin(labels, punches).astype(np.uint8) * 255
-    return _to_size(mask, gray, small)
-
-
-def _to_size(mask: Gray, gray: Gray, small: Gray) -> Gray:
-    """A mask of a downscaled copy at the size of the `_lid` copy (both are combined)."""
-    target, _ = _downscale(gray, _MARKS_SIZE)
-    if mask.shape == target.shape:
-        return mask
-    return cv2.resize(mask, (target.shape[1], target.shape[0]), interpolation=cv2.INTER_NEAREST)
+    return cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
