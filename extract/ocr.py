@@ -107,6 +107,7 @@ def read_scans(
             pages.append(reading)
             continue
         try:
+            reading = fuller_reading(scan.prepared, reading, options.language)
             pages.append(_settle(scan, reading, options))
         except OCRError as e:
             pages.append(e)
@@ -145,6 +146,32 @@ def _settle(scan: Scan, reading: Reading, options: ReadOptions) -> Page:
         skew=prepared.skew,
         image=Image.fromarray(upright) if options.keep_images else None,
     )
+
+
+# A reading with fewer letters than this share of the page's letter-sized ink blobs has lost
+# part of the page in tesseract's layout analysis (it took text for a picture, or kept a
+# few lines of a skewed, framed page): the page is read again as one block of text.
+SHORT_OF_INK = 0.4
+# Below this many letter-sized blobs there is too little on the page to judge.
+MIN_BLOBS = 150
+
+
+def fuller_reading(prepared: Prepared, reading: Reading, language: str) -> Reading:
+    """`reading`, or a reading of the same image with page segmentation mode 6 (one
+    uniform block) when the first read far fewer letters than the page's ink holds and
+    the second reads clearly more at no worse confidence."""
+    if reading.letters >= 600:
+        return reading  # a full page was read: the blob count is not worth its cost
+    blobs = pp.letter_blobs(prepared.ocr)
+    if blobs < MIN_BLOBS or reading.letters >= SHORT_OF_INK * blobs:
+        return reading
+    try:
+        second = tesseract(prepared.ocr, prepared.dpi, language, psm=6)
+    except OCRError:
+        return reading
+    if second.letters > 1.5 * reading.letters and second.quality >= reading.quality - 0.05:
+        return second
+    return reading
 
 
 # ---------------------------------------------------------------- preparing the image

@@ -17,6 +17,7 @@ import pypdfium2
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from extract import ocr, textlayer
+from extract import preprocess as pp
 from extract.errors import (
     CorruptFileError,
     EmptyFileError,
@@ -133,7 +134,31 @@ def _image_pages(path: Path, options: ReadOptions) -> Iterator[ocr.Scan]:
             )
         for n in range(1, frames + 1):
             frame = _load_frame(img, n, frames, options)
-            yield ocr.prepare_scan(frame, n)
+            yield ocr.prepare_scan(cleaned(frame), n)
+
+
+def cleaned(image: Image.Image) -> Image.Image:
+    """A scanned page with the scanner's marks and a fax's faults made good for OCR: the
+    dark border and hole punches painted white (`preprocess.whiten_scanner_marks`), and a
+    black-and-white or non-square page (a fax) cleaned (`preprocess.clean_bilevel`).
+    Images without a resolution (phone photos) are cut out of their background later, by
+    `ocr.prepare`, and are returned as they are."""
+    xy = pp.image_dpi_xy(image)
+    if xy is None:
+        return image
+    gray, _rgb = pp.to_gray(image)
+    out = pp.whiten_scanner_marks(gray, max(xy))
+    square = max(xy) / min(xy) <= 1.15
+    dpi: float | None = max(xy)
+    if not square or pp.is_bilevel(out):
+        out, dpi = pp.clean_bilevel(out, xy)
+    if out is gray and image.mode in ("L", "RGB", "1"):
+        return image
+    result = Image.fromarray(out)
+    result.info = dict(image.info)
+    if dpi:
+        result.info["dpi"] = (dpi, dpi)
+    return result
 
 
 def _load_frame(img: Image.Image, n: int, frames: int, options: ReadOptions) -> Image.Image:
@@ -227,7 +252,7 @@ def _pdf_page(pdf: pypdfium2.PdfDocument, index: int, options: ReadOptions) -> P
             dpi = round(min(options.dpi, max(MIN_SCAN_DPI, check.image_dpi)))
         image = _render(page, dpi, options)
         image.info["dpi"] = (dpi, dpi)
-        return ocr.prepare_scan(image, number)
+        return ocr.prepare_scan(cleaned(image), number)
     finally:
         page.close()
 

@@ -368,6 +368,17 @@ def blob_height(gray: Gray) -> float | None:
     return float(np.median(hs[keep]))
 
 
+def letter_blobs(gray: Gray) -> int:
+    """How many ink blobs of a letter's size and shape the page holds (about its letters)."""
+    mask = ink_mask(gray)
+    _n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    hs = stats[1:, cv2.CC_STAT_HEIGHT].astype(np.float32)
+    ws = stats[1:, cv2.CC_STAT_WIDTH].astype(np.float32)
+    area = stats[1:, cv2.CC_STAT_AREA].astype(np.float32)
+    keep = (hs >= 8) & (hs <= 120) & (ws <= 2 * hs) & (ws >= 2) & (area >= 0.15 * hs * ws)
+    return int(keep.sum())
+
+
 def upscale_factor(gray: Gray, dpi: float | None) -> float:
     """How much to enlarge so small text reaches what tesseract reads best."""
     if dpi is not None and dpi >= 280:
@@ -470,3 +481,193 @@ def _rules_across(mask: Gray, length: int, text: float, dark: Gray | None = None
         if min(above.mean(), below.mean()) < 0.5:
             out[y : y + bh, x : x + bw][own] = 255
     return out
+
+
+# ---------------------------------------------------------------- faxes and bilevel images
+
+# Resolutions across and down that differ by more than this are not square pixels (a fax in
+# standard mode is 204 x 98 dpi): the short axis is stretched to match.
+_SQUARE_TOLERANCE = 1.15
+# Isolated ink dots (no ink among the 8 neighbours) per pixel of the page from which a
+# bilevel page is taken for dithered: line noise leaves about one in a thousand, dithering
+# grey paper and letter edges five and more.
+_DITHER_DOTS = 0.0035
+# A row or column of a bilevel page this much ink is a scanner's fault (a dropped line, a
+# dirty glass streak), not print: nothing printed is that long and that solid.
+_STREAK_INK = 0.8
+# Isolated dots per pixel from which a bilevel page is speckled by line noise and they are
+# dropped (faxes have 0.2-2 per thousand; clean bitonal scans almost none, and are left be).
+_SPECKLES = 0.00015
+# A blurred dithered page is ink where darker than this: chosen on dithered faxes, where
+# 140-175 read alike and Otsu's level (about 200) kept the paper's dots.
+_DEDITHER_LEVEL = 160
+
+
+def image_dpi_xy(image: Image.Image) -> tuple[float, float] | None:
+    """Both resolutions stored in the file, when believable (see `image_dpi`)."""
+    dpi: Any = image.info.get("dpi")
+    try:
+        x, y = float(dpi[0]), float(dpi[1])
+    except (TypeError, ValueError, IndexError):
+        return None
+    if min(x, y) < 50 or not 100 <= max(x, y) <= 1200:
+        return None  # 72 or 96: a screen default (phone photos), no scanner's figure
+    return x, y
+
+
+def square_pixels(gray: Gray, dpi: tuple[float, float] | None) -> tuple[Gray, float | None]:
+    """The page resampled so that a pixel is as tall as it is wide, at the higher of its
+    two resolutions (a standard-mode fax, 204 x 98 dpi, has its rows doubled): tesseract
+    assumes square pixels and reads squashed letters as other letters or not at all."""
+    if dpi is None:
+        return gray, None
+    x, y = dpi
+    if max(x, y) / min(x, y) <= _SQUARE_TOLERANCE:
+        return gray, max(x, y)
+    res = max(x, y)
+    h, w = gray.shape[:2]
+    size = (round(w * res / x), round(h * res / y))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_LINEAR), res
+
+
+def is_bilevel(gray: Gray) -> bool:
+    """Only black and white pixels (a fax, a bitonal scan)."""
+    sample = gray[::3, ::3]
+    return bool(np.count_nonzero((sample > 8) & (sample < 247)) <= 0.005 * sample.size)
+
+
+def lonely_dots(gray: Gray) -> Gray:
+    """Ink pixels with no ink around them (255 on 0)."""
+    ink = np.where(gray < 128, 255, 0).astype(np.uint8)
+    ring = np.ones((3, 3), np.uint8)
+    ring[1, 1] = 0
+    around = cv2.dilate(ink, ring)  # 255 where any of the 8 neighbours is ink
+    return cv2.bitwise_and(ink, cv2.bitwise_not(around))
+
+
+def dedither(gray: Gray, dpi: float) -> Gray:
+    """A dithered page as solid ink on white: a blur about two dot pitches wide merges the
+    dots of a letter's stroke and spreads the scattered dots of grey paper thin, and a
+    threshold a little darker than mid-grey then keeps the strokes only (Otsu's would keep
+    the paper's denser patches, which tesseract reads as letters)."""
+    k = max(3, round(dpi / 40) | 1)
+    blurred = cv2.GaussianBlur(gray, (k, k), 0)
+    return np.where(blurred < _DEDITHER_LEVEL, 0, 255).astype(np.uint8)
+
+
+def clear_streaks(gray: Gray) -> Gray:
+    """Rows and columns that are almost all ink (dropped scan lines, a streak down the
+    page from dirt on a fax's glass) painted white: they cut through every letter."""
+    ink = gray < 128
+    rows = ink.mean(axis=1) > _STREAK_INK
+    cols = ink.mean(axis=0) > _STREAK_INK
+    # a dark band at the image's edge is the scanner's lid or the sheet's shadow, not a
+    # streak across the print: tesseract sets it aside by itself
+    for lines in (rows, cols):
+        edge = max(1, round(0.02 * len(lines)))
+        lines[:edge] = lines[-edge:] = False
+    if not rows.any() and not cols.any():
+        return gray
+    out = gray.copy()
+    out[rows, :] = 255
+    out[:, cols] = 255
+    return out
+
+
+def clean_bilevel(gray: Gray, dpi: tuple[float, float] | None) -> tuple[Gray, float | None]:
+    """A page with a fax's faults made good before OCR: streaks cleared, speckles dropped,
+    dithering made solid, non-square pixels resampled. Decided from the pixels and the
+    stored resolutions only, so a fax saved as TIFF, PNG or PDF is treated alike; a page
+    with greys (a photo, a greyscale scan) keeps its pixels, only made square."""
+    if not is_bilevel(gray):
+        return square_pixels(gray, dpi)
+    gray = clear_streaks(gray)
+    dots = lonely_dots(gray)
+    dithered = np.count_nonzero(dots) > _DITHER_DOTS * dots.size
+    if not dithered and np.count_nonzero(dots) > _SPECKLES * dots.size:
+        gray = np.maximum(gray, dots)  # line noise: specks tesseract reads as punctuation
+    gray, res = square_pixels(gray, dpi)
+    if dithered:
+        gray = dedither(gray, res or 200.0)
+    return gray, res
+
+
+# ---------------------------------------------------------------- scanner marks
+
+# A dark region touching the image's edge and running along at least this share of it is
+# the scanner's lid or the sheet's shadow around a page (text keeps a margin from the edge).
+_BORDER_RUN = 0.25
+# Hole punches: round dark disks this wide (inches) near an edge of the sheet.
+_PUNCH_INCHES = (0.12, 0.5)
+_PUNCH_EDGE = 0.15  # share of the width or height from an edge where punches are found
+
+
+def _dark(gray: Gray) -> Gray:
+    """Marks clearly darker than the paper (255 on 0): the lid and punches are near black."""
+    paper = float(np.median(gray[::8, ::8]))
+    return np.where(gray < min(110.0, 0.5 * paper), 255, 0).astype(np.uint8)
+
+
+def whiten_scanner_marks(gray: Gray, dpi: float | None) -> Gray:
+    """The page with what the scanner saw around and through the sheet painted white: a
+    dark border (the lid, the sheet's shadow) and hole punches. Left in, they make the
+    deskew estimate follow the border instead of the text lines and tesseract's layout
+    analysis take the page for a picture and keep only a few lines of it. The marks are
+    found on small copies (they are big) and painted on the full page."""
+    small, f = _downscale(gray, _MARKS_SIZE)
+    dark = _dark(small)
+    if not dark.any():
+        return gray
+    drop: Gray = cv2.bitwise_or(_lid(dark), _punches(dark, (dpi or 300.0) * f))
+    if not drop.any():
+        return gray
+    # the lid's edge is soft and the copy coarse: take in a fringe too
+    drop = cv2.dilate(drop, np.ones((3, 3), np.uint8))
+    full = cv2.resize(drop, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
+    out = gray.copy()
+    out[full > 0] = 255
+    return out
+
+
+_MARKS_SIZE = 1600  # pixels along the longest side of the copy the marks are found on
+
+
+def _lid(dark: Gray) -> Gray:
+    """Dark regions running along an edge of the image (255 on 0).
+
+    A small opening first drops thin lines, so a streak or a table rule reaching the edge
+    never carries the print it crosses away with it."""
+    h, w = dark.shape[:2]
+    lid = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    _n, labels, stats, _ = cv2.connectedComponentsWithStats(lid, connectivity=8)
+    x, y, bw, bh = (stats[1:, i] for i in range(4))
+    touches = (x == 0) | (y == 0) | (x + bw >= w) | (y + bh >= h)
+    border = np.flatnonzero(touches & ((bw >= _BORDER_RUN * w) | (bh >= _BORDER_RUN * h))) + 1
+    return np.isin(labels, border).astype(np.uint8) * 255
+
+
+def _punches(dark: Gray, dpi: float) -> Gray:
+    """Round dark disks of a punch's size near an edge (255 on 0); `dpi` of `dark`.
+
+    An opening by a disk a little smaller than the smallest punch leaves only solid
+    regions wider than any stroke: the punches, even where they cut a printed frame. It is
+    done on a copy half as big again (punches are big, and the opening costs)."""
+    h, w = dark.shape[:2]
+    half = cv2.resize(dark, (w // 2, h // 2), interpolation=cv2.INTER_NEAREST)
+    lo, hi = (v * dpi / 2 for v in _PUNCH_INCHES)
+    d = max(3, round(0.6 * lo))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (d, d))
+    solid = cv2.morphologyEx(half, cv2.MORPH_OPEN, disk)
+    _n, labels, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
+    x, y, bw, bh, area = (stats[1:, i].astype(np.float64) for i in range(5))
+    cx, cy, side = x + bw / 2, y + bh / 2, np.maximum(bw, bh)
+    hh, hw = half.shape[:2]
+    near_edge = (np.minimum(cx, hw - cx) < _PUNCH_EDGE * hw) | (
+        np.minimum(cy, hh - cy) < _PUNCH_EDGE * hh
+    )
+    round_ = (np.minimum(bw, bh) >= 0.8 * side) & (area >= 0.65 * bw * bh) & (area <= 0.9 * bw * bh)
+    punches = np.flatnonzero(near_edge & round_ & (side >= lo) & (side <= hi)) + 1
+    if not len(punches):
+        return np.zeros_like(dark)
+    mask = np.isin(labels, punches).astype(np.uint8) * 255
+    return cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)

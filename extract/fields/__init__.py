@@ -23,7 +23,9 @@ from extract.fields import gazetteers, names, rules
 from extract.fields.labels import LabelHit, LabelValue, find_label_hits, values_for
 from extract.fields.layout import Layout, build_layout
 from extract.fields.names import clean_person
+from extract.fields.profiles import profile
 from extract.fields.rules import Cand, Context
+from extract.fields.transmission import without_transmission_lines
 from extract.nlp import analyse, get_nlp
 from extract.types import Candidate, FieldResult, Page, fields_for
 
@@ -40,6 +42,7 @@ def warm_up() -> None:
 
 def extract_fields(pages: list[Page]) -> tuple[str, float, dict[str, FieldResult]]:
     """Classify the document and extract its fields. Returns (doc_type, confidence, fields)."""
+    pages = [without_transmission_lines(p) for p in pages]
     layout = build_layout(pages)
     if not layout.text.strip():
         return "other", 0.0, {}
@@ -50,11 +53,7 @@ def extract_fields(pages: list[Page]) -> tuple[str, float, dict[str, FieldResult
     result = classify(layout, len(pages), kinds, fuzzy=bool(ocr_pages), cue_spans=cue_spans)
     doc_type = result.doc_type
     ctx = Context(layout, doc, doc_type, ocr_pages)
-    wanted = set(fields_for(doc_type))
-    if doc_type == "dea_registration":
-        wanted.add("issue_date")  # printed on DEA certificates; not scored, still useful
-    if doc_type == "reference_letter":
-        wanted.add("referee_name")
+    wanted = set(fields_for(doc_type)) | set(profile(doc_type).also_extract)
 
     hits = find_label_hits(layout, ocr_pages)
     label_values = values_for(layout, hits, ocr_pages)
@@ -282,7 +281,7 @@ def _decide(ctx: Context, cands: list[Cand], wanted: set[str]) -> dict[str, Fiel
         if field == "issuer":
             for c in group:
                 c.value = _canonical_issuer(c.value)
-        if field == "credential_title" and ctx.doc_type in _TITLE_LISTS:
+        if field == "credential_title" and profile(ctx.doc_type).canonical_titles:
             for c in group:
                 c.value = _canonical_title(c.value, ctx.doc_type)
         scored: dict[str, list[tuple[float, Cand]]] = defaultdict(list)
@@ -375,9 +374,6 @@ def _canonical_issuer(value: str) -> str:
     ):
         return value
     return best[0] if best else value
-
-
-_TITLE_LISTS = ("board_certification", "training_certificate", "medical_license", "nursing_license")
 
 
 def _canonical_title(value: str, doc_type: str) -> str:

@@ -168,6 +168,8 @@ def values_for(layout: Layout, hits: list[LabelHit], ocr_pages: set[int]) -> lis
                 end_word = min(end_word, other.word_index)
         rest = cell.words[h.word_index + h.n_words : end_word]
         rest_text = " ".join(w.text for w in rest).strip(_STRIP)
+        if _FORMAT_HINT.fullmatch(rest_text):
+            rest_text = ""  # "POLICY EFF (MM/DD/YYYY)": how to write it; the value is elsewhere
         if rest_text:
             s, e = _span_of(layout, rest)
             out.append(LabelValue(h, rest_text, s, e, "inline"))
@@ -198,6 +200,11 @@ def values_for(layout: Layout, hits: list[LabelHit], ocr_pages: set[int]) -> lis
         if below is not None:
             out.append(LabelValue(h, below.text.strip(_STRIP), below.start, below.end, "below"))
     return out
+
+
+# A form's note of how a value is written, printed after its label: (MM/DD/YYYY), (mm/dd/yy)
+_PART = r"(?:mm|dd|yy|yyyy|m|d)"
+_FORMAT_HINT = re.compile(rf"\(?\s*{_PART}(?:\s*[/\-.]\s*{_PART})+\s*\)?", re.I)
 
 
 def _is_noise(text: str) -> bool:

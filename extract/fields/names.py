@@ -26,7 +26,9 @@ PARTICLES: frozenset[str] = frozenset(_WORDS["particles"])
 NOT_NAMES: frozenset[str] = frozenset(_WORDS["not_names"])
 _STATE_WORDS: frozenset[str] = frozenset(_WORDS["state_words"])
 _STATE_CODES = frozenset(code.lower() for code in USPS_CODES)
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’\-]*\.?|[A-Za-z]\.")
+# a letter is any alphabet's letter: Núñez, Ramírez, Łukasz, Øyvind
+_L = r"[^\W\d_]"
+_TOKEN = re.compile(rf"{_L}(?:{_L}|['’\-])*\.?|{_L}\.")
 
 
 def _bare(token: str) -> str:
@@ -70,7 +72,7 @@ def clean_person(raw: str) -> tuple[str, float] | None:
             return None
     quality = 1.0
     text = re.sub(r"\b([A-Z])\.(?=[A-Za-z]{2})", r"\1. ", text)  # "A.DUBOIS" -> "A. DUBOIS"
-    text = re.sub(r"^[^A-Za-z]+", "", text)  # "~ Rafael Kang", "° Ana Ruiz": scan specks
+    text = re.sub(rf"^(?:(?!{_L}).)+", "", text)  # "~ Rafael Kang", "° Ana Ruiz": scan specks
     # FAMILY, GIVEN M. (as registers list people): turn around
     parts = [p.strip() for p in text.split(",")]
     parts = [p for p in parts if p]
@@ -133,10 +135,18 @@ def clean_person(raw: str) -> tuple[str, float] | None:
         return None  # "Cnt Ss", "Iy Ve": OCR debris, not a name
     if any(t.lower().strip(".") in NOT_NAMES or _cut_short(t) for t in tokens):
         return None
-    name = " ".join(_cap(t) if (t.isupper() or t.islower()) else t for t in tokens)
+    name = " ".join(_case(t, i) for i, t in enumerate(tokens))
     # a lone capital initial keeps its dot
     name = re.sub(r"\b([A-Z])(?=\s|$)(?!\.)", r"\1.", name)
     return name, quality
+
+
+def _case(token: str, index: int) -> str:
+    """A name's word in title case, unless printed in mixed case (DuBois) or a particle
+    printed small inside the name (van der Berg, di Stefano), which stays as printed."""
+    if index and token.islower() and token.strip(".") in PARTICLES:
+        return token
+    return _cap(token) if token.isupper() or token.islower() else token
 
 
 def _cut_short(token: str) -> bool:

@@ -31,6 +31,7 @@ from extract.fields import gazetteers
 from extract.fields.labels import LabelValue
 from extract.fields.layout import Layout, Row
 from extract.fields.names import clean_person, title_case
+from extract.fields.profiles import profile
 
 ISSUER_KINDS = {
     "medical_license": ("medical_board",),
@@ -281,12 +282,9 @@ def _looks_like_label(text: str) -> bool:
 
 
 def _range_fields(doc_type: str, field: str) -> tuple[str | None, str | None]:
-    """Which fields the two ends of a printed period fill, by document type."""
-    if doc_type == "training_certificate":
-        return "start_date", "issue_date"  # a training certificate is issued on completion
-    if doc_type == "employment_verification":
-        return "start_date", "end_date"
-    return "issue_date", "expiration_date"
+    """Which fields the two ends of a printed period fill: the doc_type's profile says (a
+    training certificate is issued on completion, an employment ends)."""
+    return profile(doc_type).period
 
 
 # ---------------------------------------------------------------- sentences

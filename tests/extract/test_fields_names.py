@@ -25,6 +25,14 @@ from extract.fields.names import clean_person
         ("~ Rafael D. Kang, R.N.", "Rafael D. Kang"),  # a scan speck before the name
         ("Liam J. Price", "Liam J. Price"),
         ("Rosa Dean McDonald", "Rosa Dean McDonald"),
+        # letters of any alphabet, particles as printed, degrees after a comma
+        ("NÚÑEZ, MARÍA ELENA", "María Elena Núñez"),
+        ("José Ramírez-Núñez MD", "José Ramírez-Núñez"),
+        ("° Ángel Núñez completed the course", "Ángel Núñez"),
+        ("Pieter van der Berg", "Pieter van der Berg"),
+        ("Anthony di Stefano, DO", "Anthony di Stefano"),
+        ("DEL ROSARIO, MARIA", "Maria Del Rosario"),
+        ("Rebecca LaFleur, M.D.", "Rebecca LaFleur"),
     ],
 )
 def test_names(printed: str, name: str) -> None:

@@ -171,3 +171,20 @@ def test_greyscale_scans_and_solid_bilevel_print_are_left_alone() -> None:
     assert pp.thicken_thin_bilevel(page, 200) is page  # strokes 8 px wide: solid
     grey = cv2.GaussianBlur(page, (5, 5), 0)
     assert pp.thicken_thin_bilevel(grey, 200) is grey  # greys: not bilevel
+
+
+def test_a_page_read_far_short_of_its_ink_is_read_again_as_one_block() -> None:
+    # a reading that kept two of the fourteen lines (as tesseract's layout analysis does
+    # when it takes most of a page for a picture) against the page's letter-sized ink
+    gray = _page(LINES, dpi=200)
+    prepared = ocr.prepare(gray, None, 200.0)
+    lines = np.nonzero((prepared.ocr < 128).any(axis=1))[0]
+    part = prepared.ocr.copy()
+    part[lines[0] + 60 :] = 255
+    short = ocr.tesseract(part, prepared.dpi, "eng")
+    assert short.letters < ocr.SHORT_OF_INK * pp.letter_blobs(prepared.ocr)
+    fuller = ocr.fuller_reading(prepared, short, "eng")
+    assert fuller.letters > 3 * short.letters
+    assert sum(w.text == "Board" for w in fuller.words) >= 10
+    # a full reading is kept as it is, without a second run
+    assert ocr.fuller_reading(prepared, fuller, "eng") is fuller
