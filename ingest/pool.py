@@ -208,6 +208,14 @@ class WorkerPool:
         with self._lock:
             return not self._known
 
+    def reading(self) -> dict[int, int]:
+        """Worker pid -> the document it said it is opening, for every busy worker."""
+        return {
+            slot.process.pid: slot.current
+            for slot in list(self._slots)
+            if slot.current is not None and slot.process.pid is not None
+        }
+
     # -- life cycle ---------------------------------------------------------------------
     def start(self) -> None:
         for _ in range(self.size):
@@ -330,6 +338,7 @@ class WorkerPool:
 
     def _replace(self, index: int, slot: _Slot, reason: str) -> None:
         slot.process.join(1)
+        self._read_messages(slot)  # what it said before it died: which document it was on
         code = slot.process.exitcode
         if slot.doc_ids:
             self.crashes += 1
