@@ -51,6 +51,7 @@ from models import (
     record_event,
 )
 from models.compliance_status import mark_stale
+from models.document_state import move_all
 from models.learned_layout import forget_documents
 from models.records import ReferenceRequest, RetentionHold
 
@@ -538,25 +539,22 @@ def _remove_document_rows(session: Session, doc_ids: Sequence[int], touched: set
     table = Document.__table__
     assert isinstance(table, Table)
     _purge_references(session, table, doc_ids, touched, skip=set())
-    session.execute(
-        update(Document)
-        .where(Document.id.in_(doc_ids))
-        .values(
-            status=DocumentStatus.DELETED,
-            filename=REMOVED_FILENAME,
-            sha256=None,
-            hint=None,
-            error=None,
-            size=0,
-            expires_on=None,
-            review_note=None,
-            provider_id=None,
-            lease_owner=None,
-            lease_expires_at=None,
-            claimed_by_id=None,
-            claim_expires_at=None,
-        )
-        .execution_options(synchronize_session=False)
+    move_all(
+        session,
+        DocumentStatus.DELETED,
+        ids=doc_ids,
+        filename=REMOVED_FILENAME,
+        sha256=None,
+        hint=None,
+        error=None,
+        size=0,
+        expires_on=None,
+        review_note=None,
+        provider_id=None,
+        lease_owner=None,
+        lease_expires_at=None,
+        claimed_by_id=None,
+        claim_expires_at=None,
     )
 
 

@@ -1,7 +1,8 @@
 """Work leases: a worker owns a document only while its lease lasts.
 
-Every transition is one conditional UPDATE, so two workers (processes, machines) can
-never both own a document, and the database stays the single truth about who does what.
+Every transition is one guarded move of models.document_state (a conditional UPDATE), so
+two workers (processes, machines) can never both own a document, and the database stays
+the single truth about who does what.
 A lease owner is `host:pid:start-time`, so on the same machine a dead owner is recognised
 at once instead of after the lease runs out.
 """
@@ -11,12 +12,14 @@ from __future__ import annotations
 import os
 import socket
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psutil
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from models import Document, DocumentStatus, record_event
+from models.document_state import move, move_all
 
 HOST = socket.gethostname()
 
@@ -54,26 +57,21 @@ def owner_is_dead(owner: str | None) -> bool:
 def claim(session: Session, doc_id: int, owner: str, lease_seconds: int, max_attempts: int) -> bool:
     """Take a document for processing; False when it is not (or no longer) free to take."""
     t = now()
-    result = session.execute(
-        update(Document)
-        .where(
-            Document.id == doc_id,
+    return move(
+        session,
+        doc_id,
+        DocumentStatus.PROCESSING,
+        expect=(DocumentStatus.RECEIVED, DocumentStatus.PROCESSING),
+        where=[
             Document.attempts < max_attempts,
-            or_(
-                Document.status == DocumentStatus.RECEIVED,
-                and_(Document.status == DocumentStatus.PROCESSING, Document.lease_expires_at < t),
-            ),
-        )
-        .values(
-            status=DocumentStatus.PROCESSING,
-            lease_owner=owner,
-            lease_expires_at=t + timedelta(seconds=lease_seconds),
-            attempts=Document.attempts + 1,
-            updated_at=t,
-        )
-        .execution_options(synchronize_session=False)
+            # a processing document only once its lease ran out
+            or_(Document.status == DocumentStatus.RECEIVED, Document.lease_expires_at < t),
+        ],
+        lease_owner=owner,
+        lease_expires_at=t + timedelta(seconds=lease_seconds),
+        attempts=Document.attempts + 1,
+        updated_at=t,
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def renew(session: Session, doc_id: int, owner: str, lease_seconds: int) -> bool:
@@ -100,30 +98,27 @@ def release(
     its attempts. Returns the new status, or None when `owner` no longer held it (it
     finished, or someone else gave it back first): every change is conditional.
     """
-    base = (
-        update(Document)
-        .where(Document.id == doc_id, Document.status == DocumentStatus.PROCESSING)
-        .where(Document.lease_owner.is_(None) if owner is None else Document.lease_owner == owner)
-        .execution_options(synchronize_session=False)
-    )
+    held = [Document.lease_owner.is_(None) if owner is None else Document.lease_owner == owner]
     t = now()
-    again = session.execute(
-        base.where(Document.attempts < max_attempts).values(
-            status=DocumentStatus.RECEIVED, lease_owner=None, lease_expires_at=None, updated_at=t
-        )
-    )
-    if again.rowcount:  # type: ignore[attr-defined]
+    gone: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None, "updated_at": t}
+    if move(
+        session,
+        doc_id,
+        DocumentStatus.RECEIVED,
+        expect=DocumentStatus.PROCESSING,
+        where=[*held, Document.attempts < max_attempts],
+        **gone,
+    ):
         return DocumentStatus.RECEIVED
-    failed = session.execute(
-        base.where(Document.attempts >= max_attempts).values(
-            status=DocumentStatus.FAILED,
-            error=reason or gave_up_reason(max_attempts),
-            lease_owner=None,
-            lease_expires_at=None,
-            updated_at=t,
-        )
-    )
-    if failed.rowcount:  # type: ignore[attr-defined]
+    if move(
+        session,
+        doc_id,
+        DocumentStatus.FAILED,
+        expect=DocumentStatus.PROCESSING,
+        where=[*held, Document.attempts >= max_attempts],
+        error=reason or gave_up_reason(max_attempts),
+        **gone,
+    ):
         record_event(
             session,
             actor="system",
@@ -164,16 +159,21 @@ def sweep(session: Session, max_attempts: int) -> list[int]:
         if status == DocumentStatus.RECEIVED:
             requeued.append(doc_id)
     # received documents with no attempts left (e.g. a retry raced a crash): fail them
-    stuck = session.scalars(
-        select(Document.id)
-        .where(Document.status == DocumentStatus.RECEIVED, Document.attempts >= max_attempts)
-        .limit(1000)
-    ).all()
-    for doc_id in stuck:
-        session.execute(
-            update(Document)
-            .where(Document.id == doc_id, Document.status == DocumentStatus.RECEIVED)
-            .values(status=DocumentStatus.FAILED, error=gave_up_reason(max_attempts), updated_at=t)
-            .execution_options(synchronize_session=False)
+    given_up = move_all(
+        session,
+        DocumentStatus.FAILED,
+        expect=DocumentStatus.RECEIVED,
+        where=[Document.attempts >= max_attempts],
+        error=gave_up_reason(max_attempts),
+        updated_at=t,
+    )
+    for doc_id in given_up:
+        record_event(
+            session,
+            actor="system",
+            action="document.failed",
+            entity_type="document",
+            entity_id=doc_id,
+            note=f"gave up after {max_attempts} attempts",
         )
     return requeued

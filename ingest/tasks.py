@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from extract.batch import FileRead, read_files
 from extract.learned import LearnedLayouts
@@ -36,6 +36,7 @@ from models import (
     StoreLayout,
     record_event,
 )
+from models.document_state import move
 from models.layout import page_png
 
 log = logging.getLogger(__name__)
@@ -350,29 +351,24 @@ def _finish(
 ) -> Outcome:
     confidences = [f.confidence for f in fields.values()]
     with db.session() as s:
-        done = s.execute(
-            update(Document)
-            .where(
-                Document.id == doc_id,
-                Document.lease_owner == owner,
-                Document.status == DocumentStatus.PROCESSING,
-            )
-            .values(
-                status=DocumentStatus.AWAITING_REVIEW,
-                error=None,
-                doc_type=doc_type,
-                doc_type_confidence=float(doc_type_conf),
-                page_count=len(pages),
-                min_confidence=min(confidences) if confidences else None,
-                expires_on=_earliest_expiration(fields),
-                lease_owner=None,
-                lease_expires_at=None,
-                processed_at=leases.now(),
-                updated_at=leases.now(),
-            )
-            .execution_options(synchronize_session=False)
+        done = move(
+            s,
+            doc_id,
+            DocumentStatus.AWAITING_REVIEW,
+            expect=DocumentStatus.PROCESSING,
+            where=[Document.lease_owner == owner],
+            error=None,
+            doc_type=doc_type,
+            doc_type_confidence=float(doc_type_conf),
+            page_count=len(pages),
+            min_confidence=min(confidences) if confidences else None,
+            expires_on=_earliest_expiration(fields),
+            lease_owner=None,
+            lease_expires_at=None,
+            processed_at=leases.now(),
+            updated_at=leases.now(),
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        if not done:
             # the lease ran out and another worker took over: its result is the one kept
             return Outcome(doc_id, None)
         s.execute(delete(DocumentPage).where(DocumentPage.document_id == doc_id))
@@ -393,24 +389,19 @@ def _finish(
 def _fail(db: Database, doc_id: int, owner: str, reason: str) -> Outcome:
     """A file that cannot be read: kept, marked failed with the reason a person can act on."""
     with db.session() as s:
-        done = s.execute(
-            update(Document)
-            .where(
-                Document.id == doc_id,
-                Document.lease_owner == owner,
-                Document.status == DocumentStatus.PROCESSING,
-            )
-            .values(
-                status=DocumentStatus.FAILED,
-                error=reason,
-                lease_owner=None,
-                lease_expires_at=None,
-                processed_at=leases.now(),
-                updated_at=leases.now(),
-            )
-            .execution_options(synchronize_session=False)
+        done = move(
+            s,
+            doc_id,
+            DocumentStatus.FAILED,
+            expect=DocumentStatus.PROCESSING,
+            where=[Document.lease_owner == owner],
+            error=reason,
+            lease_owner=None,
+            lease_expires_at=None,
+            processed_at=leases.now(),
+            updated_at=leases.now(),
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        if not done:
             return Outcome(doc_id, None)
         record_event(
             s,

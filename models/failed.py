@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.audit import record_event
 from models.document import Document, DocumentStatus
+from models.document_state import move
 
 
 @dataclass(frozen=True)
@@ -61,19 +62,16 @@ def retry_document(
     The running service (local workers, or the lease sweep that re-sends to Celery) picks
     it up; the original in the store is read again from scratch.
     """
-    result = session.execute(
-        update(Document)
-        .where(Document.id == document_id, Document.status == DocumentStatus.FAILED)
-        .values(
-            status=DocumentStatus.RECEIVED,
-            error=None,
-            attempts=0,
-            lease_owner=None,
-            lease_expires_at=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if not move(
+        session,
+        document_id,
+        DocumentStatus.RECEIVED,
+        expect=DocumentStatus.FAILED,
+        error=None,
+        attempts=0,
+        lease_owner=None,
+        lease_expires_at=None,
+    ):
         return False
     record_event(
         session,

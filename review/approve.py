@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models import Credential, Document, DocumentField, DocumentStatus, Provider, User, record_event
 from models.base import utcnow
 from models.compliance_status import mark_stale
 from models.credential import CREDENTIAL_FIELDS
+from models.document_state import move
 from models.spec import (
     DATE_FIELDS,
     FIELDS_BY_TYPE,
@@ -199,27 +200,23 @@ def _take(session: Session, doc: Document, user: User, new_status: DocumentStatu
     """Move the document out of review in one conditional UPDATE, so two people deciding
     at the same moment cannot both succeed."""
     now = utcnow()
-    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(Document)
-        .where(
-            Document.id == doc.id,
-            Document.status == DocumentStatus.AWAITING_REVIEW,
+    if not move(
+        session,
+        doc.id,
+        new_status,
+        expect=DocumentStatus.AWAITING_REVIEW,
+        where=[
             or_(
                 Document.claimed_by_id.is_(None),
                 Document.claimed_by_id == user.id,
                 Document.claim_expires_at < now,
-            ),
-        )
-        .values(
-            status=new_status,
-            reviewed_by_id=user.id,
-            reviewed_at=now,
-            claimed_by_id=None,
-            claim_expires_at=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+            )
+        ],
+        reviewed_by_id=user.id,
+        reviewed_at=now,
+        claimed_by_id=None,
+        claim_expires_at=None,
+    ):
         raise Conflict(f"Document {doc.id} was just decided or claimed by someone else.")
     session.expire(doc)
 
