@@ -182,3 +182,30 @@ def test_many_workers_at_once_one_wins_and_an_expired_lease_is_taken_over(db: Da
         assert leases.claim(s, doc_id, "late", lease_seconds=600, max_attempts=3)
     with db.session() as s:
         assert s.scalar(select(Document.lease_owner).where(Document.id == doc_id)) == "late"
+
+
+def test_approve_and_reject_at_the_same_moment_one_decision_stays(db: Database) -> None:
+    """Two reviewers deciding the same document: the second waits for the first's
+    transaction and then finds it no longer awaiting review."""
+    doc_id = _add(db, S.AWAITING_REVIEW)
+    first = db.sessions()
+    first.begin()
+    assert move(first, doc_id, S.APPROVED, expect=S.AWAITING_REVIEW)
+    raised: list[IllegalTransition] = []
+
+    def second() -> None:
+        with db.session() as s:
+            try:
+                move(s, doc_id, S.REJECTED, expect=S.AWAITING_REVIEW, strict=True)
+            except IllegalTransition as e:
+                raised.append(e)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    time.sleep(0.5)
+    assert thread.is_alive()
+    first.commit()
+    first.close()
+    thread.join(30)
+    assert [e.from_status for e in raised] == [S.APPROVED]
+    assert _status(db, doc_id) == S.APPROVED
