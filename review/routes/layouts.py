@@ -17,7 +17,7 @@ Manager = Depends(require_role(*MANAGERS))
 
 @router.get("/layouts", include_in_schema=False)
 def layouts_page(request: Request, session: SessionDep, user: User = Manager) -> Response:
-    learning = getattr(get_state(request).settings, "learning", True)
+    learning = get_state(request).config.learning
     context = {"layouts": layout_summaries(session), "learning": learning, "forgotten": None}
     context["forgotten"] = request.query_params.get("forgotten")
     return get_state(request).templates.TemplateResponse(request, "layouts.html", context)
