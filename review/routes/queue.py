@@ -3,34 +3,31 @@ reads, coordinators, managers and admins retry."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from models import (
     DocumentStatus,
-    User,
 )
 from models.failed import failed_documents, retry_document
 from review import forms, queue
-from review.deps import READERS, REVIEWERS, SessionDep, render, require_role
+from review.deps import Reader, Reviewer, SessionDep, render
 from review.schemas import DocumentId
 from review.screen import (
     is_htmx,
 )
 
 router = APIRouter(include_in_schema=False)
-Reader = Depends(require_role(*READERS))
-Reviewer = Depends(require_role(*REVIEWERS))
 
 
 # ---- the queue -----------------------------------------------------------------------
 @router.get("/", response_class=HTMLResponse)
-def home(user: User = Reader) -> Response:
+def home(user: Reader) -> Response:
     return RedirectResponse("/queue", status_code=303)
 
 
 @router.get("/queue", response_class=HTMLResponse)
-def queue_view(request: Request, session: SessionDep, user: User = Reader) -> Response:
+def queue_view(request: Request, session: SessionDep, user: Reader) -> Response:
     flt = queue.QueueFilter.from_params(request.query_params)
     page = queue.queue_page(session, flt)
     counts = queue.counts(session)
@@ -47,13 +44,13 @@ def queue_view(request: Request, session: SessionDep, user: User = Reader) -> Re
 
 
 @router.get("/queue/counts", response_class=HTMLResponse)
-def queue_counts(request: Request, session: SessionDep, user: User = Reader) -> Response:
+def queue_counts(request: Request, session: SessionDep, user: Reader) -> Response:
     flt = queue.QueueFilter.from_params(request.query_params)
     return render(request, "partials/counts.html", {"counts": queue.counts(session), "flt": flt})
 
 
 @router.get("/failed", response_class=HTMLResponse)
-def failed_view(request: Request, session: SessionDep, user: User = Reader) -> Response:
+def failed_view(request: Request, session: SessionDep, user: Reader) -> Response:
     return render(
         request,
         "failed.html",
@@ -67,7 +64,7 @@ def failed_view(request: Request, session: SessionDep, user: User = Reader) -> R
 
 @router.post("/failed/{document_id}/retry")
 def retry(
-    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reviewer
+    document_id: DocumentId, request: Request, session: SessionDep, user: Reviewer
 ) -> Response:
     """Put a failed document back to `received` so the workers read it again (the same
     change as `credflow retry`)."""

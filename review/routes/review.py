@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from models import (
     Document,
     DocumentStatus,
-    User,
 )
 from review import claims, forms
-from review.deps import READERS, REVIEWERS, SessionDep, render, require_role
+from review.deps import Reader, Reviewer, SessionDep, render
 from review.schemas import MAX_ID, DocumentId
 from review.screen import (
     approve_form,
@@ -33,13 +32,11 @@ from review.screen import (
 )
 
 router = APIRouter(include_in_schema=False)
-Reader = Depends(require_role(*READERS))
-Reviewer = Depends(require_role(*REVIEWERS))
 
 
 # ---- the review screen ---------------------------------------------------------------
 @router.post("/review/next")
-async def review_next(request: Request, session: SessionDep, user: User = Reviewer) -> Response:
+async def review_next(request: Request, session: SessionDep, user: Reviewer) -> Response:
     """Claim the next document by priority and open it (a form post: a link from another
     site cannot claim anything)."""
     after = str((await request.form()).get("after") or "")
@@ -49,7 +46,7 @@ async def review_next(request: Request, session: SessionDep, user: User = Review
 
 @router.get("/review/{document_id}", response_class=HTMLResponse)
 def review_view(
-    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reader
+    document_id: DocumentId, request: Request, session: SessionDep, user: Reader
 ) -> Response:
     """The document; editable when this user holds its claim. Looking never claims: a
     reviewer takes a free document with the page's "Review this document" button."""
@@ -71,7 +68,7 @@ def review_view(
 
 @router.post("/review/{document_id}/start")
 def start_review(
-    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reviewer
+    document_id: DocumentId, request: Request, session: SessionDep, user: Reviewer
 ) -> Response:
     """Claim this document and open it for review (409 page while someone else has it)."""
     if not claims.claim(session, document_id, user, claim_seconds(request)):
@@ -83,7 +80,7 @@ def start_review(
 
 @router.get("/review/{document_id}/form", response_class=HTMLResponse)
 def review_form(
-    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reader
+    document_id: DocumentId, request: Request, session: SessionDep, user: Reader
 ) -> Response:
     """The fields of another doc_type (the form follows a type change), keeping what the
     person already typed."""
@@ -103,7 +100,7 @@ def review_form(
 
 @router.post("/review/{document_id}/claim")
 def renew_claim(
-    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reviewer
+    document_id: DocumentId, request: Request, session: SessionDep, user: Reviewer
 ) -> Response:
     """Heartbeat from the open review screen: 204 while the claim is ours, 409 once lost."""
     ok = claims.renew(session, document_id, user, claim_seconds(request))
@@ -119,7 +116,7 @@ def renew_claim(
 
 @router.post("/review/{document_id}/release")
 def release_claim(
-    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reviewer
+    document_id: DocumentId, request: Request, session: SessionDep, user: Reviewer
 ) -> Response:
     """Give the document back (Skip, or leaving the page): others may take it at once."""
     claims.release(session, document_id, user)
@@ -134,7 +131,7 @@ def release_claim(
 
 @router.get("/review/{document_id}/providers", response_class=HTMLResponse)
 def provider_search(
-    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reader
+    document_id: DocumentId, request: Request, session: SessionDep, user: Reader
 ) -> Response:
     """Provider choices for the form: a search typed in "Find another provider" (`q`), else
     suggestions from the name and NPI as currently typed (same NPI first, then alike)."""
@@ -161,7 +158,7 @@ def provider_search(
 
 @router.post("/review/{document_id}/approve")
 async def approve(
-    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reviewer
+    document_id: DocumentId, request: Request, session: SessionDep, user: Reviewer
 ) -> Response:
     form = await request.form()
     return await run(lambda: approve_form(session, request, document_id, user, form))
@@ -169,7 +166,7 @@ async def approve(
 
 @router.post("/review/{document_id}/reject")
 async def reject(
-    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reviewer
+    document_id: DocumentId, request: Request, session: SessionDep, user: Reviewer
 ) -> Response:
     form = await request.form()
     reason = " ".join(str(form.get("reason") or "").split())
@@ -178,7 +175,7 @@ async def reject(
 
 @router.post("/review/{document_id}/needs-information")
 async def needs_information(
-    document_id: DocumentId, request: Request, session: SessionDep, user: User = Reviewer
+    document_id: DocumentId, request: Request, session: SessionDep, user: Reviewer
 ) -> Response:
     form = await request.form()
     note = " ".join(str(form.get("note") or form.get("reason") or "").split())

@@ -99,10 +99,6 @@ def _account(session: Session, username: str) -> User:
     return user
 
 
-def _account_error(err: auth.AccountError) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(err))
-
-
 @router.get("/users", response_model=UserList)
 def list_users(session: SessionDep, user: UserReader) -> UserList:
     rows = session.scalars(select(User).order_by(User.username))
@@ -114,17 +110,14 @@ def add_user(body: UserIn, session: SessionDep, user: UserAdmin) -> UserOut:
     _may_administer(user, body.role)
     if auth.get_user(session, body.username) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"A user named {body.username!r} exists.")
-    try:
-        created = auth.create_user(
-            session,
-            body.username,
-            body.password,
-            body.role,
-            email=body.email,
-            actor=user.username,
-        )
-    except auth.AccountError as err:
-        raise _account_error(err) from None
+    created = auth.create_user(
+        session,
+        body.username,
+        body.password,
+        body.role,
+        email=body.email,
+        actor=user.username,
+    )
     session.commit()
     return UserOut.model_validate(created)
 
@@ -146,10 +139,7 @@ def reset_password(
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "Only an admin may reset a manager's or an admin's password."
         )
-    try:
-        changed = auth.set_password(session, target.username, body.password, actor=user.username)
-    except auth.AccountError as err:
-        raise _account_error(err) from None
+    changed = auth.set_password(session, target.username, body.password, actor=user.username)
     session.commit()
     return UserOut.model_validate(changed)
 
@@ -182,14 +172,11 @@ def change_own_password(
     if auth.verify_password(session, user.username, body.current_password) is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "The current password is wrong.")
     sid = None if is_bearer(request) else request.session.get(SESSION_ID)
-    try:
-        auth.set_password(
-            session,
-            user.username,
-            body.new_password,
-            actor=user.username,
-            keep_session=sid if isinstance(sid, str) else None,
-        )
-    except auth.AccountError as err:
-        raise _account_error(err) from None
+    auth.set_password(
+        session,
+        user.username,
+        body.new_password,
+        actor=user.username,
+        keep_session=sid if isinstance(sid, str) else None,
+    )
     session.commit()
