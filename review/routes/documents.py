@@ -4,11 +4,11 @@ information, claim, release) and the document files (page images, the original).
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import FileResponse, Response
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -17,7 +17,6 @@ from models import (
     DocumentStatus,
     Role,
 )
-from models.search import matching_documents
 from review import approve as decisions
 from review import claims
 from review.deps import (
@@ -28,13 +27,13 @@ from review.deps import (
     has_role,
 )
 from review.documents import (
+    DocumentFilter,
     document_detail,
-    documents_query,
     find_document,
     item_of,
+    list_page,
 )
 from review.previews import NoPreview, draw_pdf_page
-from review.providers import escape_like
 from review.schemas import (
     MAX_ID,
     ApproveIn,
@@ -75,51 +74,8 @@ def list_documents(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> DocumentList:
-    conditions: list[Any] = [
-        Document.status.in_(
-            [s.value for s in status_ or []] or [s for s in DocumentStatus if s != "deleted"]
-        )
-    ]
-    if doc_type:
-        conditions.append(Document.doc_type == doc_type)
-    if provider_id is not None:
-        conditions.append(Document.provider_id == provider_id)
-    searching = bool(q and q.strip())
-    if q and searching:
-        pattern = f"%{escape_like(q.strip())}%"
-        sqlite = session.get_bind().dialect.name == "sqlite"
-
-        def contains(column: Any) -> Any:
-            # SQLite's LIKE ignores ASCII case already; its ILIKE would lower() every row
-            return (
-                column.like(pattern, escape="\\") if sqlite else column.ilike(pattern, escape="\\")
-            )
-
-        found = [contains(Document.filename), contains(Document.hint)]
-        # names and numbers from the search-term index (a range scan, not a LIKE per field)
-        documents = matching_documents(q)
-        if documents is not None:
-            found.append(Document.id.in_(documents))
-        conditions.append(or_(*found))
-    where = and_(*conditions)
-    ordering: list[Any]
-    if order == "priority":
-        ordering = claims.priority_order()
-    elif order == "oldest":
-        ordering = [Document.id]
-    else:  # ids grow with arrival: the primary key gives "newest" without a sort
-        ordering = [Document.id.desc()]
-    query = documents_query().where(where).order_by(*ordering).limit(limit).offset(offset)
-    if searching:
-        # a search scans the fields once: count and page in one query
-        rows = session.execute(query.add_columns(func.count().over())).all()
-        total = rows[0][2] if rows else None
-    else:
-        rows = session.execute(query).all()
-        total = None
-    if total is None:
-        total = session.scalar(select(func.count(Document.id)).where(where)) or 0
-    return DocumentList(items=[item_of(row[0], row[1]) for row in rows], total=total)
+    flt = DocumentFilter(status_ or [], doc_type, provider_id, q, order)
+    return list_page(session, flt, limit, offset)
 
 
 @api.get("/documents/counts", response_model=Counts)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, status
@@ -14,7 +13,6 @@ from sqlalchemy.orm import Session, aliased
 from compliance.providers import ProviderPatch, patch_provider
 from models import (
     Credential,
-    Document,
     Provider,
     User,
     record_event,
@@ -29,7 +27,7 @@ from review.deps import (
     render,
 )
 from review.documents import find_document
-from review.providers import search_providers, suggest_providers
+from review.providers import credentials_page, search_providers, suggest_providers
 from review.routes.removal import RemovalIn, api_remove
 from review.schemas import (
     MAX_ID,
@@ -160,34 +158,10 @@ def delete_provider(
 def provider_view(
     provider_id: ProviderId, request: Request, session: SessionDep, user: Reader
 ) -> Response:
-    provider = session.get(Provider, provider_id)
-    if provider is None:
+    context = credentials_page(session, provider_id)
+    if context is None:
         return not_found(request)
-    credentials = list(
-        session.scalars(
-            select(Credential)
-            .where(Credential.provider_id == provider_id)
-            .order_by(Credential.expiration_date.is_(None), Credential.expiration_date)
-        )
-    )
-    documents = list(
-        session.scalars(
-            select(Document)
-            .where(Document.provider_id == provider_id)
-            .order_by(Document.created_at.desc())
-            .limit(100)
-        )
-    )
-    return render(
-        request,
-        "provider.html",
-        {
-            "provider": provider,
-            "credentials": credentials,
-            "documents": documents,
-            "today": datetime.now(UTC).date(),
-        },
-    )
+    return render(request, "provider.html", context)
 
 
 router = APIRouter()
