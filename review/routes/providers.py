@@ -44,6 +44,8 @@ from review.schemas import (
 from review.screen import not_found
 
 api = APIRouter(prefix="/api", tags=["api"])
+# PATCH and DELETE keep the tags of their resource area (compliance, records)
+changes = APIRouter(prefix="/api")
 pages = APIRouter(include_in_schema=False)
 
 # ---- providers ------------------------------------------------------------------------
@@ -130,7 +132,7 @@ def provider_credentials(
     return CredentialList(items=items)
 
 
-@api.patch("/providers/{provider_id}", tags=["compliance"])
+@changes.patch("/providers/{provider_id}", tags=["compliance"])
 def api_patch_provider(
     provider_id: int, patch: ProviderPatch, session: SessionDep, user: Reviewer
 ) -> dict[str, Any]:
@@ -140,7 +142,9 @@ def api_patch_provider(
     return out
 
 
-@api.delete("/providers/{provider_id}", status_code=204, response_class=Response, tags=["records"])
+@changes.delete(
+    "/providers/{provider_id}", status_code=204, response_class=Response, tags=["records"]
+)
 def delete_provider(
     provider_id: int,
     state: StateDep,
@@ -166,4 +170,5 @@ def provider_view(
 
 router = APIRouter()
 router.include_router(api)
+router.include_router(changes)
 router.include_router(pages)
