@@ -44,7 +44,6 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from compliance.dashboard import ComplianceBoard
 from models import Database, Role, StoreLayout
-from review.approve import ReviewError
 from review.config import WebConfig
 from review.csrf import csrf_protect, csrf_token
 from review.deps import (
@@ -261,14 +260,6 @@ def _install_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
             )
         except TemplateNotFound:
             return PlainTextResponse(detail, status_code=exc.status_code)
-
-    @app.exception_handler(ReviewError)
-    async def review_error(request: Request, exc: ReviewError) -> Response:
-        if not _wants_html(request):
-            return JSONResponse(
-                {"detail": exc.message, "errors": exc.errors}, status_code=exc.status_code
-            )
-        return await http_error(request, HTTPException(exc.status_code, exc.message))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

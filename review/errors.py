@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from compliance import errors
 from compliance.requirements import RequirementsError
 from compliance.screening.adjudicate import AdjudicationError
+from review.approve import ReviewError
 from review.auth import AccountError
 
 # most specific first: the first class an exception is an instance of decides
@@ -30,6 +31,8 @@ def status_of(exc: Exception) -> int:
     """The HTTP status a domain exception stands for."""
     if isinstance(exc, AdjudicationError):
         return exc.status
+    if isinstance(exc, ReviewError):
+        return exc.status_code
     for cls, code in STATUS:
         if isinstance(exc, cls):
             return code
@@ -37,6 +40,8 @@ def status_of(exc: Exception) -> int:
 
 
 def _extra(exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, ReviewError):
+        return {"errors": exc.errors}  # per field, for the form
     return exc.extra() if isinstance(exc, errors.Conflict) else {}
 
 
@@ -51,6 +56,5 @@ def install_error_mapping(app: FastAPI, wants_html: Callable[[Request], bool]) -
         answer = app.exception_handlers[HTTPException](request, HTTPException(code, str(exc)))
         return await answer if inspect.isawaitable(answer) else answer
 
-    for cls, _ in STATUS:
+    for cls in (*(cls for cls, _ in STATUS), AdjudicationError, ReviewError):
         app.add_exception_handler(cls, domain_error)
-    app.add_exception_handler(AdjudicationError, domain_error)

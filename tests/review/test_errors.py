@@ -11,7 +11,7 @@ from compliance import errors, references, removal
 from compliance.requirements import RequirementsError
 from compliance.summary import ProviderNotFound
 from models import Database
-from review import auth
+from review import approve, auth
 from review.auth import AccountError
 from review.errors import status_of
 from tests.review.test_api_support import add_users, client_as, make_app, post_form
@@ -25,6 +25,8 @@ def test_each_kind_of_domain_error_has_its_status() -> None:
     assert status_of(errors.Invalid("x")) == 422
     assert status_of(AccountError("x")) == 422
     assert status_of(RequirementsError("x")) == 500
+    assert status_of(approve.Conflict("x")) == 409
+    assert status_of(approve.Invalid("x", {"npi": "bad"})) == 422
     assert status_of(RuntimeError("x")) == 500
 
 
