@@ -15,10 +15,14 @@ test:
 setup:
 	@scripts/setup.sh --tests
 
+# ruff (with the complexity limit), formatting, types, the folders' dependency table
+# (import-linter, contracts in pyproject.toml) and the function length limit
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports
+	.venv/bin/python scripts/function_length.py
 
 bench:
 	.venv/bin/python bench/pipeline.py

@@ -36,11 +36,11 @@ from sqlalchemy import create_engine, insert, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+
 from compliance import notify, standing  # noqa: E402
 from compliance.expirations import build_dashboard, dashboard_csv  # noqa: E402
 from compliance.requirements import load_requirements  # noqa: E402
 from compliance.status import ProviderFilter  # noqa: E402
-from compliance.web_dashboard import install  # noqa: E402
 from credflow.settings import Settings  # noqa: E402
 from models import Credential, Database, Provider, StoreLayout, User  # noqa: E402
 from models.compliance import CommitteeDecision  # noqa: E402
@@ -229,10 +229,11 @@ def signed_in(db: Database, workdir: Path) -> Any:
 
     from fastapi.testclient import TestClient
 
+    from credflow.web import web_config
     from review.app import create_app
 
-    app = create_app(db, StoreLayout(workdir), secret_key="bench-" + "x" * 30, plugins=[install],
-                     settings=Settings(data_dir=workdir))  # fmt: skip
+    config = web_config(Settings(data_dir=workdir))
+    app = create_app(db, StoreLayout(workdir), config, secret_key="bench-" + "x" * 30)
     client = TestClient(app)
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)

@@ -241,3 +241,36 @@ def list_deviations(
         )
         for d, name, dept, owner in session.execute(q)
     ]  # fmt: skip
+
+
+def act(
+    session: Session, deviation_id: int, action: str, *, actor: str, note: str, owner_id: str
+) -> None:
+    """One of the deviations page's actions: acknowledge, resolve, or assign to an owner."""
+    if action == "acknowledge":
+        acknowledge(session, deviation_id, actor=actor, note=note or None)
+    elif action == "resolve":
+        resolve(session, deviation_id, actor=actor, note=note)
+    else:
+        assign(session, deviation_id, int(owner_id) if owner_id else None, actor=actor)
+
+
+def owners(session: Session) -> list[tuple[int, str]]:
+    """Who may own a deviation: active managers and admins, by name."""
+    rows = session.execute(
+        select(User.id, User.username)
+        .where(User.role.in_([Role.MANAGER.value, Role.ADMIN.value]), User.disabled.is_(False))
+        .order_by(User.username)
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def deviation_json(d: DeviationView) -> dict[str, object]:
+    """One deviation as `GET /api/deviations` answers it."""
+    return {
+        "id": d.id, "kind": d.kind, "status": d.status, "provider_id": d.provider_id,
+        "credential_id": d.credential_id, "summary": d.summary, "owner": d.owner,
+        "opened_at": d.opened_at.isoformat(), "updated_at": d.updated_at.isoformat(),
+        "resolved_at": d.resolved_at.isoformat() if d.resolved_at else None,
+        "resolution_note": d.resolution_note,
+    }  # fmt: skip

@@ -18,11 +18,22 @@ from email.mime.text import MIMEText
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 MAIL_TEMPLATES = Path(__file__).parent / "templates" / "mail"
+
+
+class MailSettings(Protocol):
+    """The SMTP values of credflow's Settings (compliance does not import credflow)."""
+
+    smtp_host: str
+    smtp_port: int
+    smtp_from: str
+    smtp_tls: Literal["none", "starttls", "ssl"]
+    smtp_user: str | None
+    smtp_password: str | None
 
 
 @dataclass(frozen=True)
@@ -36,14 +47,14 @@ class SmtpConfig:
     timeout: float = 20.0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> SmtpConfig:
+    def from_settings(cls, settings: MailSettings) -> SmtpConfig:
         return cls(
-            host=getattr(settings, "smtp_host", cls.host),
-            port=int(getattr(settings, "smtp_port", cls.port)),
-            sender=getattr(settings, "smtp_from", cls.sender),
-            tls=getattr(settings, "smtp_tls", cls.tls),
-            user=getattr(settings, "smtp_user", None),
-            password=getattr(settings, "smtp_password", None),
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            tls=settings.smtp_tls,
+            user=settings.smtp_user,
+            password=settings.smtp_password,
         )
 
     @property

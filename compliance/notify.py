@@ -26,7 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import make_msgid
-from typing import Any, cast
+from pathlib import Path
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -34,7 +35,14 @@ from sqlalchemy.orm import Session
 
 from compliance import deviations as dev
 from compliance.expirations import DOC_LABELS
-from compliance.mail import MailTemplates, PermanentSendError, SmtpConfig, SmtpSender, build_message
+from compliance.mail import (
+    MailSettings,
+    MailTemplates,
+    PermanentSendError,
+    SmtpConfig,
+    SmtpSender,
+    build_message,
+)
 from compliance.requirements import Requirements, load_requirements
 from compliance.status import (
     Level,
@@ -56,6 +64,16 @@ MAIL_ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 DEFAULT_OFFSETS = (90, 60, 30, 7)
 
 
+class NotifySettings(MailSettings, Protocol):
+    """What a notification pass reads from credflow's Settings."""
+
+    reminder_days: list[int]
+    public_url: str | None
+    host: str
+    port: int
+    requirements_file: Path | None
+
+
 @dataclass(frozen=True)
 class NotifyOptions:
     reminder_days: tuple[int, ...] = DEFAULT_OFFSETS
@@ -69,13 +87,9 @@ class NotifyOptions:
     backoff_max_seconds: float = 6 * 3600.0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> NotifyOptions:
-        days = tuple(sorted({int(d) for d in getattr(settings, "reminder_days", DEFAULT_OFFSETS)}))
-        base = getattr(settings, "public_url", None)
-        if not base:
-            base = (
-                f"http://{getattr(settings, 'host', '127.0.0.1')}:{getattr(settings, 'port', 8000)}"
-            )
+    def from_settings(cls, settings: NotifySettings) -> NotifyOptions:
+        days = tuple(sorted({int(d) for d in settings.reminder_days}))
+        base = settings.public_url or f"http://{settings.host}:{settings.port}"
         return cls(reminder_days=tuple(d for d in days if d >= 0), base_url=str(base).rstrip("/"))
 
     def backoff(self, attempts: int) -> timedelta:
@@ -531,7 +545,7 @@ class PassSummary:
 
 def run_pass(
     db: Database,
-    settings: Any,
+    settings: NotifySettings,
     today: date | None = None,
     *,
     send: bool = True,
@@ -544,7 +558,7 @@ def run_pass(
     `settings` is credflow's Settings (or anything with its smtp_*, reminder_days and
     requirements_file attributes)."""
     today = today or clock().astimezone(UTC).date()
-    requirements = requirements or load_requirements(getattr(settings, "requirements_file", None))
+    requirements = requirements or load_requirements(settings.requirements_file)
     templates = templates or MailTemplates()
     opts = NotifyOptions.from_settings(settings)
     smtp = SmtpConfig.from_settings(settings)

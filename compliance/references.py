@@ -11,6 +11,8 @@ from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from compliance import errors
+from compliance.removal import list_holds
 from models import Credential, Document, DocumentStatus, Provider, record_event
 from models.records import ReferenceRequest, RequestKind
 
@@ -21,7 +23,7 @@ LETTER_TYPES = {
 }
 
 
-class RequestNotFound(LookupError):
+class RequestNotFound(errors.NotFound):
     pass
 
 
@@ -62,13 +64,13 @@ def request_letter(
     kind = RequestKind(kind)
     recipient_name = (recipient_name or "").strip()
     if not recipient_name:
-        raise ValueError("a request needs the name of the person asked")
+        raise errors.Invalid("a request needs the name of the person asked")
     if session.get(Provider, provider_id) is None:
-        raise LookupError(f"provider {provider_id} not found")
+        raise errors.NotFound(f"provider {provider_id} not found")
     requested_on = requested_on or date.today()
     due_on = due_on or requested_on + timedelta(days=DEFAULT_DAYS_TO_ANSWER)
     if due_on < requested_on:
-        raise ValueError("the due date is before the request date")
+        raise errors.Invalid("the due date is before the request date")
     req = ReferenceRequest(
         provider_id=provider_id,
         kind=kind,
@@ -109,7 +111,7 @@ def mark_received(
         raise RequestNotFound(f"request {request_id} not found")
     doc = session.get(Document, document_id)
     if doc is None or doc.status == DocumentStatus.DELETED:
-        raise LookupError(f"document {document_id} not found")
+        raise errors.NotFound(f"document {document_id} not found")
     req.document_id = document_id
     req.received_on = received_on or date.today()
     record_event(
@@ -208,3 +210,54 @@ def _view(r: ReferenceRequest, name: str, email: str | None, today: date) -> Req
         status=status,
         days_overdue=late,
     )
+
+
+def provider_records(session: Session, provider_id: int) -> dict[str, Any]:
+    """A clinician's records page: documents, holds, reference requests, and for each open
+    request the letter that most likely answers it (preselected)."""
+    provider = session.get(Provider, provider_id)
+    if provider is None:
+        raise errors.NotFound("No such clinician.")
+    documents = list(
+        session.scalars(
+            select(Document)
+            .where(Document.provider_id == provider_id, Document.status != DocumentStatus.DELETED)
+            .order_by(Document.id)
+        )
+    )
+    credential = session.scalar(
+        select(Credential.id).where(Credential.provider_id == provider_id).limit(1)
+    )
+    doc_ids = {d.id for d in documents}
+    holds = [
+        h for h in list_holds(session) if h.provider_id == provider_id or h.document_id in doc_ids
+    ]
+    suggested: dict[int, int] = {}
+    for d in documents:
+        if d.doc_type in LETTER_TYPES.values():
+            match = suggest_request(session, d.id)
+            if match is not None:
+                suggested.setdefault(match.id, d.id)
+    return {
+        "provider": provider,
+        "documents": documents,
+        "has_credentials": credential is not None,
+        "holds": holds,
+        "requests": list_requests(session, provider_id=provider_id),
+        "suggested": suggested,
+        "kinds": [k.value for k in RequestKind],
+        "today": date.today(),
+    }
+
+
+def requests_for(session: Session, provider_id: int | None, show: str) -> list[RequestView]:
+    """`show`: all, open (not yet received) or overdue (open and past due)."""
+    if show == "overdue":
+        rows = overdue_requests(session, date.today())
+        return [r for r in rows if provider_id is None or r.provider_id == provider_id]
+    return list_requests(session, provider_id=provider_id, open_only=show == "open")
+
+
+def request_view(session: Session, request_id: int) -> RequestView:
+    """One request as the lists show it."""
+    return next(r for r in list_requests(session) if r.id == request_id)

@@ -32,12 +32,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Table, and_, delete, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from compliance import errors
 from models import (
     AuditDetail,
     AuditEvent,
@@ -64,11 +65,11 @@ class RemovalError(Exception):
     """Base of the reasons a removal did not happen; `str(err)` is shown to the person."""
 
 
-class NotFound(RemovalError):
+class NotFound(RemovalError, errors.NotFound):
     pass
 
 
-class RemovalRefused(RemovalError):
+class RemovalRefused(RemovalError, errors.Conflict):
     """The removal may not happen now (a hold applies, a worker is reading the document)."""
 
 
@@ -82,6 +83,10 @@ class HoldApplies(RemovalRefused):
         )
         until = f" until {hold.until.isoformat()}" if hold.until else " until released"
         super().__init__(f"retention hold {hold.id} on {what} applies{until}: {hold.reason}")
+
+    def extra(self) -> dict[str, Any]:
+        until = self.until.isoformat() if self.until else None
+        return {"reason": self.reason, "hold_id": self.hold_id, "until": until}
 
 
 @dataclass(frozen=True)
@@ -169,9 +174,9 @@ def place_hold(
     """Keep a provider's file (or one document) from removal, e.g. for a survey look-back."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValueError("a hold needs a reason")
+        raise errors.Invalid("a hold needs a reason")
     if (provider_id is None) == (document_id is None):
-        raise ValueError("a hold is on one provider or one document")
+        raise errors.Invalid("a hold is on one provider or one document")
     if provider_id is not None and session.get(Provider, provider_id) is None:
         raise NotFound(f"provider {provider_id} not found")
     if document_id is not None:
@@ -453,7 +458,7 @@ def erase_freed_space(db: Database, tables: Sequence[str] = (), *, attempts: int
 def _check_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValueError("a removal needs a reason")
+        raise errors.Invalid("a removal needs a reason")
     return reason
 
 
@@ -655,3 +660,34 @@ def _shred(path: Path) -> None:
 def _rmdir_quietly(path: Path) -> None:
     with contextlib.suppress(OSError):
         path.rmdir()
+
+
+def remove(
+    db: Database, layout: StoreLayout, kind: str, target_id: int, *, actor: str, reason: str
+) -> Removal:
+    """Remove a provider (`kind` "provider") or a document in a transaction of its own,
+    then erase the space it freed. Raises as `remove_provider` / `remove_document` do."""
+    with db.session() as s:
+        fn = remove_provider if kind == "provider" else remove_document
+        result = fn(s, layout, target_id, actor=actor, reason=reason)
+    erase_freed_space(db, result.tables)
+    return result
+
+
+def document_preview(session: Session, document_id: int) -> dict[str, Any]:
+    """What removing a document would take with it, and the holds that would refuse it."""
+    doc = session.get(Document, document_id)
+    if doc is None or doc.status == DocumentStatus.DELETED:
+        raise NotFound("No such document.")
+    credentials = list(
+        session.scalars(select(Credential.id).where(Credential.document_id == document_id))
+    )
+    holds = active_holds(
+        session, provider_ids=[doc.provider_id] if doc.provider_id else [], document_ids=[doc.id]
+    )
+    return {"target": doc, "credentials": credentials, "holds": holds}
+
+
+def hold_view(session: Session, hold_id: int) -> HoldView:
+    """One hold as the lists show it (released or not)."""
+    return next(h for h in list_holds(session, include_inactive=True) if h.id == hold_id)

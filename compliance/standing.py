@@ -138,7 +138,7 @@ def _shift(day: date, days: int) -> date | None:
         return ALWAYS if days < 0 else None
 
 
-def judge(p: ProviderFacts, version: RequirementVersion) -> Standing:
+def judge(p: ProviderFacts, version: RequirementVersion) -> Standing:  # noqa: C901
     """What `status.evaluate(p, version, on)` and the dashboard say, for every `on`.
 
     Mirrors `evaluate` item by item; tests/compliance/test_standing.py holds the two equal

@@ -20,13 +20,14 @@ from fpdf import FPDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from compliance import errors
 from models import Credential, Provider
 
 LICENCE_TYPES = {"medical_license": "Medical licence", "nursing_license": "Nursing licence"}
 EDUCATION_TYPES = {"diploma": "Degree", "training_certificate": "Training"}
 
 
-class ProviderNotFound(LookupError):
+class ProviderNotFound(errors.NotFound):
     pass
 
 

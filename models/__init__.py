@@ -8,7 +8,7 @@ import models.compliance_status
 import models.learned_layout
 import models.records
 import models.screening
-import models.search  # noqa: F401  (search terms, kept by a session hook)
+import models.search  # noqa: F401  (the search_terms table; its hook: Database)
 from models.audit import AuditDetail, AuditEvent, record_event
 from models.base import Base
 from models.credential import Credential

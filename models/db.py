@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from models import search
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -42,6 +44,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        search.install_hook(self.sessions)
 
     @property
     def is_sqlite(self) -> bool:

@@ -36,7 +36,7 @@ from sqlalchemy import (
     union,
 )
 from sqlalchemy import table as sa_table
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from models.base import Base
 from models.document import DocumentField
@@ -286,4 +286,8 @@ def _of(*groups: Iterable[Any]) -> Iterable[Any]:
         yield from group
 
 
-event.listen(Session, "after_flush", _keep_terms)
+def install_hook(sessions: sessionmaker[Session]) -> None:
+    """Keep the search terms current in every session `sessions` makes (`Database` calls
+    this once, at construction)."""
+    if not event.contains(sessions, "after_flush", _keep_terms):
+        event.listen(sessions, "after_flush", _keep_terms)

@@ -274,7 +274,6 @@ def approve_document(
         raise Invalid(f"{first[0]}: {first[1]}", errors)
 
     _take(session, doc, user, DocumentStatus.APPROVED)
-    now = utcnow()
     if provider is None:
         provider = Provider(name=values["person_name"], npi=values.get("npi"))
         session.add(provider)
@@ -305,39 +304,83 @@ def approve_document(
             document_id=doc.id,
         )
 
-    credential_ids: list[int] = []
-    if doc_type != "other":
-        credential = Credential(
-            provider_id=provider.id,
-            document_id=doc.id,
-            doc_type=doc_type,
-            verified_by_id=user.id,
-            verified_at=now,
-            problems="; ".join(warnings) or None,
-        )
-        for name in CREDENTIAL_FIELDS:
-            if name in values:
-                value: Any = values[name]
-                setattr(
-                    credential, name, date.fromisoformat(value) if name in DATE_FIELDS else value
-                )
-        session.add(credential)
-        session.flush()
-        credential_ids.append(credential.id)
-        record_event(
-            session,
-            actor=user.username,
-            action="credential.created",
-            entity_type="credential",
-            entity_id=credential.id,
-            note=f"{doc_type} from document {doc.id}",
-            provider_id=provider.id,
-            document_id=doc.id,
-        )
+    credential_ids = _add_credential(session, doc, doc_type, values, warnings, user, provider)
 
     mark_stale(session, [provider.id])  # the compliance judgement counts the new credential
 
-    # the machine's proposals against the person's decisions, field by field
+    _record_marks(session, doc, doc_type, values, user, provider)
+
+    doc.doc_type = doc_type
+    doc.provider_id = provider.id
+    if needs_information(doc):
+        doc.review_note = None
+    record_event(
+        session,
+        actor=user.username,
+        action="document.approved",
+        entity_type="document",
+        entity_id=doc.id,
+        note=f"provider {provider.id}; credentials {', '.join(map(str, credential_ids)) or 'none'}",
+    )
+    session.flush()
+    if learner is not None:
+        learner(session, doc.id, doc_type, values, user)
+    return ApproveResult(
+        provider_id=provider.id, credential_ids=credential_ids, provider_created=created
+    )
+
+
+def _add_credential(
+    session: Session,
+    doc: Document,
+    doc_type: str,
+    values: dict[str, Any],
+    warnings: list[str],
+    user: User,
+    provider: Provider,
+) -> list[int]:
+    """The Credential row a confirmed document evidences (none for `other`); audited."""
+    credential_ids: list[int] = []
+    if doc_type == "other":
+        return credential_ids
+    credential = Credential(
+        provider_id=provider.id,
+        document_id=doc.id,
+        doc_type=doc_type,
+        verified_by_id=user.id,
+        verified_at=utcnow(),
+        problems="; ".join(warnings) or None,
+    )
+    for name in CREDENTIAL_FIELDS:
+        if name in values:
+            value: Any = values[name]
+            setattr(credential, name, date.fromisoformat(value) if name in DATE_FIELDS else value)
+    session.add(credential)
+    session.flush()
+    credential_ids.append(credential.id)
+    record_event(
+        session,
+        actor=user.username,
+        action="credential.created",
+        entity_type="credential",
+        entity_id=credential.id,
+        note=f"{doc_type} from document {doc.id}",
+        provider_id=provider.id,
+        document_id=doc.id,
+    )
+    return credential_ids
+
+
+def _record_marks(
+    session: Session,
+    doc: Document,
+    doc_type: str,
+    values: dict[str, Any],
+    user: User,
+    provider: Provider,
+) -> None:
+    """The machine's proposals against the person's decisions, field by field (what the
+    accuracy reports and learning read)."""
     proposed = {
         f.name: f
         for f in session.scalars(select(DocumentField).where(DocumentField.document_id == doc.id))
@@ -375,25 +418,6 @@ def approve_document(
             provider_id=provider.id,
             document_id=doc.id,
         )
-
-    doc.doc_type = doc_type
-    doc.provider_id = provider.id
-    if needs_information(doc):
-        doc.review_note = None
-    record_event(
-        session,
-        actor=user.username,
-        action="document.approved",
-        entity_type="document",
-        entity_id=doc.id,
-        note=f"provider {provider.id}; credentials {', '.join(map(str, credential_ids)) or 'none'}",
-    )
-    session.flush()
-    if learner is not None:
-        learner(session, doc.id, doc_type, values, user)
-    return ApproveResult(
-        provider_id=provider.id, credential_ids=credential_ids, provider_created=created
-    )
 
 
 def reject_document(session: Session, document_id: int, user: User, reason: str) -> None:

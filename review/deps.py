@@ -22,18 +22,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from compliance.dashboard import ComplianceBoard
 from models import Database, Role, StoreLayout, User
 from review import auth
+from review.config import WebConfig
 from review.csrf import SAFE_METHODS
 from review.ratelimit import Backoff, RateLimiter
-
-if TYPE_CHECKING:
-    from fastapi.templating import Jinja2Templates
 
 SESSION_ID = "sid"
 # paths any signed-in user, auditors included, may POST to
@@ -47,7 +49,8 @@ class AppState:
     db: Database
     layout: StoreLayout
     templates: Jinja2Templates
-    settings: Any = None
+    compliance: ComplianceBoard
+    config: WebConfig = field(default_factory=WebConfig)
     claim_seconds: int = 300
     session_max_age: int = 12 * 3600
     session_idle: int = 30 * 60
@@ -70,6 +73,13 @@ def get_state(request: Request) -> AppState:
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_compliance(request: Request) -> ComplianceBoard:
+    return get_state(request).compliance
+
+
+ComplianceDep = Annotated[ComplianceBoard, Depends(get_compliance)]
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -138,6 +148,9 @@ GRANTS: dict[str, frozenset[Role]] = {
 READERS: tuple[Role, ...] = tuple(Role)
 REVIEWERS: tuple[Role, ...] = (Role.COORDINATOR, Role.MANAGER, Role.ADMIN)
 MANAGERS: tuple[Role, ...] = (Role.MANAGER, Role.ADMIN)
+# reading what staff / managers change: auditors read everything
+STAFF_READ: tuple[Role, ...] = (*REVIEWERS, Role.AUDITOR)
+MANAGERS_READ: tuple[Role, ...] = (*MANAGERS, Role.AUDITOR)
 
 
 def has_role(user: User, *roles: Role) -> bool:
@@ -173,6 +186,8 @@ def require_role(*roles: Role) -> Callable[..., User]:
 Reader = Annotated[User, Depends(require_role(*READERS))]
 Reviewer = Annotated[User, Depends(require_role(*REVIEWERS))]
 Manager = Annotated[User, Depends(require_role(*MANAGERS))]
+StaffReader = Annotated[User, Depends(require_role(*STAFF_READ))]
+ManagerReader = Annotated[User, Depends(require_role(*MANAGERS_READ))]
 
 
 def read_only_guard(request: Request, session: SessionDep) -> None:
@@ -197,3 +212,17 @@ def read_only_guard(request: Request, session: SessionDep) -> None:
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    """A page from the app's templates (the shared context is added by `review.app`)."""
+    templates = get_state(request).templates
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def redirect(path: str, **params: Any) -> RedirectResponse:
+    """303 to `path`, with the non-empty `params` as its query string."""
+    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    return RedirectResponse(path + (f"?{query}" if query else ""), status.HTTP_303_SEE_OTHER)

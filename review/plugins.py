@@ -1,7 +1,8 @@
 """What the review app hands to the parts that add pages to it (compliance, reports).
 
 A plugin is a function `install(app: FastAPI, web: WebContext) -> None` that adds routers
-and template folders; `credflow.web` passes the list of plugins to `review.app.create_app`.
+and template folders, published under the entry-point group `credflow.plugins`;
+`credflow.web` passes those installed to `review.app.create_app`.
 Plugins use `web.require_role(...)` for access and `web.templates` for pages, so every page
 shares one sign-in, one layout (`base.html`) and one CSRF check.
 """
@@ -15,8 +16,10 @@ from typing import Any, Protocol
 
 from fastapi import FastAPI
 from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, FileSystemLoader
 
 from models import Database, Role, StoreLayout, User
+from review.config import WebConfig
 
 
 class RoleDependency(Protocol):
@@ -34,15 +37,14 @@ class WebContext:
     require_role: RoleDependency
     # a FastAPI dependency that checks the CSRF token of a form POST
     csrf_protect: Callable[..., Any]
-    # the settings object, for plugins that need their own values (SMTP, requirements file)
-    settings: Any = None
+    # the web layer's typed settings
+    config: WebConfig = field(default_factory=WebConfig)
     # navigation links plugins add: (label, path, roles that see it)
     nav: list[tuple[str, str, tuple[Role, ...]]] = field(default_factory=list)
 
     def add_templates(self, folder: Path) -> None:
         """Make a plugin's template folder visible to `web.templates` (after the app's own)."""
         loader = self.templates.env.loader
-        from jinja2 import ChoiceLoader, FileSystemLoader
 
         loaders = list(loader.loaders) if isinstance(loader, ChoiceLoader) else [loader]
         loaders.append(FileSystemLoader(str(folder)))

@@ -153,7 +153,6 @@ def _open_deviation(
     return dev.id, notify.queue(s, drafts, MailTemplates(), domain=domain)
 
 
-def send_now(db: Database, settings: Any) -> notify.SendResult:
+def send_now(db: Database, smtp: SmtpConfig, opts: notify.NotifyOptions) -> notify.SendResult:
     """Send what is waiting in the outbox (the managers' mail about a confirmed exclusion)."""
-    opts = notify.NotifyOptions.from_settings(settings)
-    return notify.send_outbox(db, SmtpConfig.from_settings(settings), opts)
+    return notify.send_outbox(db, smtp, opts)

@@ -180,7 +180,7 @@ class _Held:
     ended_on: date | None
 
 
-def _import_list(
+def _import_list(  # noqa: C901 - one pass over a list file; split pending
     s: Session,
     path: Path,
     found: Recognised,

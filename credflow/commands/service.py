@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
 import secrets
@@ -77,13 +76,10 @@ def _setup_logging() -> None:
 
 def _first_coordinator(ctx: Context) -> str | None:
     """On a first start (no accounts yet) create `coordinator`; returns its password."""
-    try:
-        from review.auth import create_user
-    except ImportError:
-        return None
     from sqlalchemy import func, select
 
     from models import User
+    from review.auth import create_user
 
     with ctx.db.session() as s:
         if s.scalar(select(func.count()).select_from(User)):
@@ -95,10 +91,8 @@ def _first_coordinator(ctx: Context) -> str | None:
 
 def _compliance_hook(ctx: Context, stop: threading.Event) -> threading.Thread | None:
     """Run the compliance pass (expirations, notifications) at start and then daily."""
-    try:
-        from compliance.notify import run_pass
-    except ImportError:
-        return None
+    from compliance.notify import run_pass
+
     by_name: dict[str, Any] = {
         "ctx": ctx,
         "context": ctx,
@@ -127,11 +121,8 @@ def _compliance_hook(ctx: Context, stop: threading.Event) -> threading.Thread | 
 def _compliance_refresh(ctx: Context) -> threading.Thread | None:
     """At start, judge whoever the kept compliance judgement lacks (after a rules change
     or an upgrade) in the background, so the dashboard soon answers from it."""
-    try:
-        from compliance.requirements import load_requirements
-        from compliance.standing import Keeper
-    except ImportError:
-        return None
+    from compliance.requirements import load_requirements
+    from compliance.standing import Keeper
 
     def work() -> None:
         try:
@@ -310,23 +301,16 @@ def register(app: typer.Typer) -> None:
 
 
 def _serve(ctx: Context, url: str, stop: threading.Event) -> None:
-    """The review UI in the main thread (uvicorn handles Ctrl-C and SIGTERM), or, while
-    the web app is not there, just wait for a signal."""
-    try:
-        web: Any = importlib.import_module("credflow.web")
-    except ImportError:
-        web = None
+    """The review UI in the main thread (uvicorn handles Ctrl-C and SIGTERM)."""
+    from credflow.web import build_app
+
     # ours, so that after uvicorn's graceful stop (which re-raises the signal it caught)
     # the process is not killed by the default handler before the workers are stopped
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    if web is None:
-        typer.echo("review UI not available in this build; processing only", err=True)
-        stop.wait()
-        return
     import uvicorn
 
-    config = uvicorn_config(web.build_app(ctx), ctx.settings)
+    config = uvicorn_config(build_app(ctx), ctx.settings)
     typer.echo(f"review UI: {url}")
     uvicorn.Server(config).run()
 

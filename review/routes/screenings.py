@@ -11,11 +11,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
+from compliance.providers import get_provider
 from compliance.screening import views
-from compliance.screening.adjudicate import AdjudicationError, adjudicate, send_now
-from models import Provider
-from review.deps import READERS, Reader, Reviewer, SessionDep, StateDep
+from compliance.screening.adjudicate import adjudicate, send_now
+from review.deps import READERS, AppState, Reader, Reviewer, SessionDep, StateDep
 
 router = APIRouter()
 NAV = ("Screening", "/screening", READERS)
@@ -27,32 +28,27 @@ class AdjudicateIn(BaseModel):
 
 
 def _decide(
-    state: Any,
-    session: Any,
+    state: AppState,
+    session: Session,
     result_id: int,
     body: AdjudicateIn,
     username: str,
     background: BackgroundTasks,
 ) -> dict[str, Any]:
-    settings = state.settings
-    base = getattr(settings, "public_url", None) or "http://127.0.0.1:8000"
-    sender = getattr(settings, "smtp_from", "credflow@localhost")
-    try:
-        out = adjudicate(
-            session,
-            result_id,
-            body.decision,
-            body.reason,
-            actor=username,
-            base_url=str(base),
-            mail_domain=sender.rsplit("@", 1)[-1],
-        )
-    except AdjudicationError as e:
-        session.rollback()
-        raise HTTPException(e.status, str(e)) from None
+    config = state.config
+    out = adjudicate(
+        session,
+        result_id,
+        body.decision,
+        body.reason,
+        actor=username,
+        base_url=config.public_url,
+        mail_domain=config.mail_domain,
+    )
     session.commit()
-    if out.messages_queued and settings is not None:
-        background.add_task(send_now, state.db, settings)  # the managers hear at once
+    if out.messages_queued and config.smtp is not None:
+        # the managers hear at once
+        background.add_task(send_now, state.db, config.smtp, config.notify)
     return {
         "id": out.result_id,
         "status": out.decision,
@@ -66,8 +62,7 @@ def provider_screenings(
     provider_id: int, session: SessionDep, user: Reader, history: bool = False
 ) -> dict[str, Any]:
     """The latest result against each list; every screening with `?history=true`."""
-    if session.get(Provider, provider_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No provider {provider_id}.")
+    get_provider(session, provider_id)
     return {"items": views.provider_screenings(session, provider_id, history=history)}
 
 

@@ -22,7 +22,6 @@ from compliance.requirements import (
     parse_requirements,
 )
 from compliance.status import CredentialFacts, ProviderFacts, ProviderFilter, evaluate
-from compliance.web_dashboard import install
 from credflow.settings import Settings
 from models import Database, StoreLayout
 from models.compliance_status import ComplianceItem, ProviderCompliance
@@ -190,7 +189,7 @@ def test_each_change_is_judged_again(db: Database, tmp_path: Path) -> None:
         add_cred(s, nurse, "life_support_card", title="BLS Provider",
                  expires=TODAY + timedelta(days=20))  # fmt: skip
     reqs = load_requirements()
-    app = make_app(db, tmp_path, plugins=[install], settings=Settings(data_dir=tmp_path))
+    app = make_app(db, tmp_path, settings=Settings(data_dir=tmp_path))
     coordinator = client_as(app, "coordinator")
     keeper = keeper_for(db)
 

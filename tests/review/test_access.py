@@ -1,7 +1,7 @@
 """Every route, walked without a session and as each role.
 
-Routes are collected from the app itself (the review pages and the installed compliance
-plugins included), so a route added later is checked without touching this file. Who may
+Routes are collected from the app itself (every router of review/routes/ and the installed
+plugins), so a route added later is checked without touching this file. Who may
 use a route is read from its `require_role(...)` dependencies; the rules checked are:
 nobody signed in gets 401 (API, files for scripts) or the sign-in page; a signed-in user is
 never answered 401 or 5xx; a role check refuses with 403 exactly the roles it does not

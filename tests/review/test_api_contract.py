@@ -1,6 +1,6 @@
 """The JSON API keeps the contract /openapi.json states, fuzzed with schemathesis.
 
-The live app (uvicorn, SQLite and PostgreSQL, the compliance plugins installed) is seeded
+The live app (uvicorn, SQLite and PostgreSQL, every router, compliance's included) is seeded
 with a document, a provider and one account per role; every operation in the schema gets
 requests generated from its parameters and bodies, valid and not, sent with an admin's
 API token (changes included: the data is this test's own). Every answer must be no server

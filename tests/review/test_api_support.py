@@ -7,6 +7,8 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,10 +18,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from credflow.settings import Settings
+from credflow.web import web_config
 from models import Database, Document, DocumentField, DocumentPage, DocumentStatus, StoreLayout
 from models.base import utcnow
 from review import auth
 from review.app import SESSION_COOKIE, create_app
+from review.config import WebConfig
+from review.plugins import Plugin
 
 # The same argon2id, with the cheapest parameters: the suite signs in hundreds of times on a
 # shared machine. test_auth checks that the app's own default is RFC 9106's profile.
@@ -43,9 +49,23 @@ LICENSE_FIELDS: dict[str, tuple[str, float]] = {
 }
 
 
-def make_app(db: Database, data_dir: Path, **kwargs: Any) -> FastAPI:
-    kwargs.setdefault("login_attempts_per_minute", 100)
-    return create_app(db, StoreLayout(data_dir), secret_key="test-secret-" + "x" * 20, **kwargs)
+def make_app(
+    db: Database,
+    data_dir: Path,
+    *,
+    settings: Settings | None = None,
+    plugins: Sequence[Plugin] = (),
+    **overrides: Any,
+) -> FastAPI:
+    """The app with the web config made from `settings` (as `credflow run` makes it), and
+    `overrides` of its fields (`https_only` sets `secure_cookies`)."""
+    config = web_config(settings) if settings is not None else WebConfig()
+    overrides.setdefault("login_attempts_per_minute", 100)
+    if "https_only" in overrides:
+        overrides["secure_cookies"] = overrides.pop("https_only")
+    config = replace(config, **overrides)
+    secret = "test-secret-" + "x" * 20
+    return create_app(db, StoreLayout(data_dir), config, secret_key=secret, plugins=plugins)
 
 
 def add_users(db: Database) -> None:

@@ -13,7 +13,6 @@ from sqlalchemy import update
 
 from compliance.screening.run import screen
 from compliance.sources.importer import import_file
-from compliance.web_dashboard import install
 from credflow.settings import Settings
 from models import AuditDetail, Database, User
 from tests.compliance.screening_support import SAM_SAMPLE, leie_files
@@ -33,7 +32,7 @@ def test_adjudication_deviation_and_mail(db: Database, smtp: SmtpServer, tmp_pat
         smtp_port=smtp.port,
         smtp_from="credentialing@hospital.example",
     )
-    app = make_app(db, tmp_path, plugins=[install], settings=settings)
+    app = make_app(db, tmp_path, settings=settings)
     cora = client_as(app, "coordinator")
     made = cora.post(
         "/api/providers",
@@ -121,7 +120,7 @@ def test_adjudication_deviation_and_mail(db: Database, smtp: SmtpServer, tmp_pat
 
 def test_pages_and_history(db: Database, tmp_path: Path) -> None:
     add_users(db)
-    app = make_app(db, tmp_path, plugins=[install], settings=Settings(data_dir=tmp_path))
+    app = make_app(db, tmp_path, settings=Settings(data_dir=tmp_path))
     cora = client_as(app, "coordinator")
     pid = cora.post(
         "/api/providers",

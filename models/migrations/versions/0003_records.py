@@ -9,7 +9,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import models.base
 
 
 revision: str = '0003_records'
@@ -77,7 +76,7 @@ def upgrade() -> None:
     sa.Column('received_on', sa.Date(), nullable=True),
     sa.Column('document_id', sa.Integer(), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
-    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_reference_requests_document_id_documents'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_reference_requests_provider_id_providers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reference_requests'))
@@ -94,9 +93,9 @@ def upgrade() -> None:
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('until', sa.Date(), nullable=True),
     sa.Column('created_by', sa.String(length=100), nullable=False),
-    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('released_by', sa.String(length=100), nullable=True),
-    sa.Column('released_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('released_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint('provider_id IS NOT NULL OR document_id IS NOT NULL', name=op.f('ck_retention_holds_provider_or_document')),
     sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_retention_holds_document_id_documents'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_retention_holds_provider_id_providers'), ondelete='CASCADE'),

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import models.base
 
 # the covering index's columns, as they stand in this revision
 SCREENING_COLUMNS = (
@@ -39,7 +38,7 @@ def upgrade() -> None:
     sa.Column('rejections', sa.JSON(), nullable=False),
     sa.Column('rows_ended', sa.Integer(), nullable=False),
     sa.Column('imported_by', sa.String(length=100), nullable=False),
-    sa.Column('imported_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('imported_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_source_imports')),
     sa.UniqueConstraint('sha256', name=op.f('uq_source_imports_sha256'))
     )
@@ -110,9 +109,9 @@ def upgrade() -> None:
     sa.Column('list_import_id', sa.Integer(), nullable=True),
     sa.Column('list_date', sa.Date(), nullable=True),
     sa.Column('screened_on', sa.Date(), nullable=False),
-    sa.Column('screened_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('screened_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('decided_by', sa.String(length=100), nullable=True),
-    sa.Column('decided_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('decision_reason', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['entry_id'], ['list_entries.id'], name=op.f('fk_screening_results_entry_id_list_entries')),
     sa.ForeignKeyConstraint(['list_import_id'], ['source_imports.id'], name=op.f('fk_screening_results_list_import_id_source_imports')),

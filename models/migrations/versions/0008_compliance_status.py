@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import models.base
 
 revision: str = '0008'
 down_revision: str | Sequence[str] | None = '0007_learning'
@@ -34,7 +33,7 @@ def upgrade() -> None:
     sa.Column('states', sa.String(length=400), nullable=False),
     sa.Column('at_risk_from', sa.Date(), nullable=True),
     sa.Column('non_compliant_from', sa.Date(), nullable=True),
-    sa.Column('judged_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('judged_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_provider_compliance_provider_id_providers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('provider_id', name=op.f('pk_provider_compliance'))
     )
@@ -77,7 +76,7 @@ def upgrade() -> None:
     op.create_table('compliance_meta',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('rules_key', sa.String(length=80), nullable=False),
-    sa.Column('refreshed_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('refreshed_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_compliance_meta'))
     )
     op.execute("INSERT INTO compliance_meta (id, rules_key) VALUES (1, '')")

@@ -12,10 +12,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from compliance.web_records import install
 from models import AuditEvent, Credential, Database, Document, Provider, StoreLayout
 from review import auth
 from review.app import create_app
+from review.config import WebConfig
 from tests.compliance.test_removal import put_document
 
 PASSWORD = "long enough password 42"
@@ -30,9 +30,8 @@ def records_app(
     app = create_app(
         db,
         StoreLayout(data_dir),
+        WebConfig(login_attempts_per_minute=100),
         secret_key="records-test-" + "k" * 24,
-        plugins=[install],
-        login_attempts_per_minute=100,
     )
     tokens = {}
     with db.session() as s:

@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from models import Credential, Database, Document, Provider
-from tests.compliance.test_removal_api import bearer, form_token, records_app, signed_in
+from tests.review.test_removal_api import bearer, form_token, records_app, signed_in
 
 
 def test_reference_routes(db: Database, tmp_path: Path) -> None:

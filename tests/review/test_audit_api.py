@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from models import Database, record_event
-from tests.compliance.test_removal_api import bearer, records_app, signed_in
+from tests.review.test_removal_api import bearer, records_app, signed_in
 
 
 def test_audit_routes_filter_and_export(db: Database, tmp_path: Path) -> None:

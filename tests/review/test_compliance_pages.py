@@ -14,7 +14,6 @@ from sqlalchemy import select
 from compliance import deviations as dev
 from compliance.requirements import load_requirements
 from compliance.status import evaluate, load_facts
-from compliance.web_dashboard import install
 from credflow.settings import Settings
 from models import AuditDetail, AuditEvent, Database, Provider
 from models.compliance import Deviation, TrainingSession
@@ -32,7 +31,7 @@ def app_with_data(db: Database, tmp_path: Path) -> tuple[FastAPI, dict[str, int]
             s, lapsing, "nursing_license", state="OR", expires=TODAY + timedelta(days=12)
         )
         gone = add_cred(s, ok, "medical_license", state="NV", expires=TODAY - timedelta(days=3))
-    app = make_app(db, tmp_path, plugins=[install], settings=Settings(data_dir=tmp_path))
+    app = make_app(db, tmp_path, settings=Settings(data_dir=tmp_path))
     return app, {"ok": ok, "lapsing": lapsing, "lic": lic, "gone": gone}
 
 

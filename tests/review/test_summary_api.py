@@ -11,8 +11,8 @@ import pdfplumber
 from fastapi.testclient import TestClient
 
 from models import Database
-from tests.compliance.test_removal_api import bearer, records_app, signed_in
 from tests.compliance.test_summary import CONFIDENTIAL, make_clinician
+from tests.review.test_removal_api import bearer, records_app, signed_in
 
 
 def pdf_text(content: bytes) -> str:
