@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from compliance.references import RequestView, list_requests
 from compliance.summary import ProviderNotFound, ReportPdf
+from compliance.verification import verified_days
 from models import Credential, Document, DocumentArrival, Provider, User
 from models.spec import DOC_TYPE_LABELS
 
@@ -28,6 +29,7 @@ FLAG_ORDER = (
     "expires_before_decision",
     "validator",
     "verification_age",
+    "not_verified",
     "work_gap",
     "work_history",
     "request_overdue",
@@ -71,6 +73,8 @@ class CredentialEntry:
     problems: list[str]
     evidence: list[Evidence]
     superseded_by: int | None = None
+    # the latest primary-source verification (compliance.verification); None = not yet
+    source_verified_on: date | None = None
     flags: list[Flag] = field(default_factory=list)
 
 
@@ -170,6 +174,7 @@ def build_packet(
         )
     }
     evidence = _evidence(session, {c.document_id for c in creds if c.document_id})
+    psv = verified_days(session, (c.id for c in creds))
     entries = [
         CredentialEntry(
             id=c.id,
@@ -188,6 +193,7 @@ def build_packet(
             verified_at=c.verified_at,
             problems=_problems(c.problems),
             evidence=[evidence[c.document_id]] if c.document_id in evidence else [],
+            source_verified_on=psv.get(c.id),
         )
         for c in creds
     ]
@@ -314,7 +320,9 @@ def _flags(e: CredentialEntry, today: date, decision: date, max_age: int) -> lis
             )
     for p in e.problems:
         flags.append(Flag("validator", f"{what}: {p}", e.id))
-    age = (decision - e.verified_at.date()).days
+    if e.superseded_by is None and e.source_verified_on is None:
+        flags.append(Flag("not_verified", f"{what} not verified with its primary source", e.id))
+    age = (decision - (e.source_verified_on or e.verified_at.date())).days
     if e.superseded_by is None and age > max_age:
         flags.append(
             Flag(
@@ -456,7 +464,11 @@ def _credential_block(pdf: ReportPdf, e: CredentialEntry, packet: Packet) -> Non
             else None,
         ],
         ["Referee", e.referee],
-        ["Verified", f"{e.verified_at.date().isoformat()} by {e.verified_by or 'unknown'}"],
+        ["Approved", f"{e.verified_at.date().isoformat()} by {e.verified_by or 'unknown'}"],
+        [
+            "Primary source",
+            f"verified {e.source_verified_on}" if e.source_verified_on else "not yet",
+        ],
         ["Validator", "; ".join(e.problems) if e.problems else "no problems left standing"],
         [
             "Evidence",

@@ -8,7 +8,8 @@ import models.compliance_status
 import models.learned_layout
 import models.records
 import models.screening
-import models.search  # noqa: F401  (search terms, kept by a session hook)
+import models.search
+import models.verification  # noqa: F401  (search terms, kept by a session hook)
 from models.audit import AuditDetail, AuditEvent, record_event
 from models.base import Base
 from models.credential import Credential
