@@ -8,10 +8,9 @@ Readers (every role) may read; coordinators, managers and admins may decide; aud
 from __future__ import annotations
 
 import contextlib
-import mimetypes
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, Response
@@ -183,6 +182,8 @@ class ProviderOut(BaseModel):
     created_at: datetime
     date_of_birth: date | None = None
     other_names: list[str] = []
+    status: str = "active"
+    status_since: datetime | None = None
 
 
 class ProviderList(BaseModel):
@@ -194,6 +195,10 @@ class ProviderIn(ProviderPatch):
 
     name: str = Field(min_length=1, max_length=200)
     npi: str | None = None
+    # a candidate starts as "applicant"; status changes later go through /status
+    status: (
+        Literal["applicant", "in_review", "committee", "active", "denied", "inactive"] | None
+    ) = None
 
 
 class SuggestionOut(BaseModel):
@@ -554,6 +559,8 @@ def create_provider(body: ProviderIn, session: SessionDep, user: Reviewer) -> Pr
     if npi and session.scalar(select(Provider.id).where(Provider.npi == npi)) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, "A provider with this NPI exists already.")
     given = body.model_dump(include=body.model_fields_set - {"name", "npi"}, exclude_none=True)
+    if body.status:  # only staff on the list are "active" (clinicians' reminders, dashboard)
+        given["active"] = body.status == "active"
     provider = Provider(name=" ".join(body.name.split()), npi=npi, **given)
     given_json = body.model_dump(mode="json", include=set(given))
     session.add(provider)

@@ -76,7 +76,7 @@ from review.deps import (
 )
 from review.plugins import Plugin, WebContext
 from review.ratelimit import Backoff, RateLimiter
-from review.routes import layouts, screenings
+from review.routes import applicants, layouts, screenings, verifications
 from review.security import (
     AuthBeforeBody,
     BodyLimit,
@@ -221,6 +221,9 @@ def create_app(
     _load_pages_router(app)
     app.include_router(screenings.router)
     state.nav.append(screenings.NAV)
+    app.include_router(applicants.router)
+    app.include_router(verifications.router)
+    state.nav.append(applicants.NAV)
 
     web = WebContext(
         db=db,

@@ -1,0 +1,237 @@
+"""From applicant to committee in the web app: the API (`POST /api/providers/{id}/status`,
+`GET /api/providers/{id}/checklist`, `POST /api/providers/{id}/missing-items-letter`, its
+PDF) and the pages (`/applicants`, the pipeline; `/providers/{id}/checklist`, the checklist
+with the forms to record a verification and send the letter). Coordinators change things;
+everyone signed in reads (auditors change nothing, app-wide)."""
+
+from __future__ import annotations
+
+import functools
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from compliance.applicants import IllegalTransition, change_status, pipeline
+from compliance.checklist import Checklist, build_checklist, checklist_json
+from compliance.letters import (
+    LetterError,
+    letters_sent,
+    render_missing_items_pdf,
+    send_missing_items_letter,
+)
+from compliance.requirements import Requirements, load_requirements
+from compliance.screening.adjudicate import send_now
+from compliance.summary import ProviderNotFound
+from models import Credential, Provider
+from models.provider import PROVIDER_STATUSES, STATUS_TRANSITIONS
+from models.verification import VERIFICATION_METHODS, VERIFICATION_RESULTS
+from review.deps import READERS, Reader, Reviewer, SessionDep, StateDep
+
+router = APIRouter()
+NAV = ("Applicants", "/applicants", READERS)
+PDF_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+
+
+@functools.lru_cache(maxsize=4)
+def _rules(path: str | None) -> Requirements:
+    return load_requirements(Path(path) if path else None)
+
+
+def requirements_of(state: Any) -> Requirements:
+    file = getattr(state.settings, "requirements_file", None)
+    return _rules(str(file) if file else None)
+
+
+def max_age_of(state: Any) -> int:
+    return int(getattr(state.settings, "verification_max_age_days", 120))
+
+
+def checklist_for(state: Any, session: Session, provider_id: int, on: date | None) -> Checklist:
+    try:
+        return build_checklist(
+            session,
+            requirements_of(state),
+            provider_id,
+            on or date.today(),
+            max_age_days=max_age_of(state),
+        )
+    except ProviderNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No provider {provider_id}.") from None
+
+
+class StatusIn(BaseModel):
+    status: str = Field(max_length=20)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+def _change(session: Session, provider_id: int, body: StatusIn, actor: str) -> dict[str, Any]:
+    try:
+        done = change_status(session, provider_id, body.status, actor=actor, reason=body.reason)
+    except ProviderNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No provider {provider_id}.") from None
+    except IllegalTransition as e:
+        session.rollback()
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
+    session.commit()
+    return {
+        "id": provider_id,
+        "old": done.old,
+        "status": done.new,
+        "status_since": done.since.isoformat(),
+    }
+
+
+@router.post("/api/providers/{provider_id}/status", tags=["applicants"])
+def status_api(
+    provider_id: int, body: StatusIn, session: SessionDep, user: Reviewer
+) -> dict[str, Any]:
+    """Move a provider along applicant → in_review → committee → active | denied (409 when
+    the change is not allowed from the current status)."""
+    return _change(session, provider_id, body, user.username)
+
+
+@router.get("/api/providers/{provider_id}/checklist", tags=["applicants"])
+def checklist_api(
+    provider_id: int, session: SessionDep, state: StateDep, user: Reader, on: date | None = None
+) -> dict[str, Any]:
+    """Item per requirement with its status, next step and agency; `on` = decision day."""
+    return checklist_json(checklist_for(state, session, provider_id, on))
+
+
+def _send_letter(
+    state: Any, session: Session, provider_id: int, actor: str, background: BackgroundTasks
+) -> dict[str, Any]:
+    checklist = checklist_for(state, session, provider_id, None)
+    sender = str(getattr(state.settings, "smtp_from", "credflow@localhost"))
+    try:
+        sent = send_missing_items_letter(
+            session, checklist, actor=actor, domain=sender.rsplit("@", 1)[-1]
+        )
+    except LetterError as e:
+        session.rollback()
+        raise HTTPException(e.status, str(e)) from None
+    session.commit()
+    if state.settings is not None:
+        background.add_task(send_now, state.db, state.settings)  # the outbox, now
+    return {
+        "letter_id": sent.letter_id,
+        "outbox_id": sent.outbox_id,
+        "recipient": sent.recipient,
+        "items": sent.items,
+    }
+
+
+@router.post(
+    "/api/providers/{provider_id}/missing-items-letter",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["applicants"],
+)
+def letter_api(
+    provider_id: int,
+    session: SessionDep,
+    state: StateDep,
+    user: Reviewer,
+    background: BackgroundTasks,
+) -> dict[str, Any]:
+    """Queue the missing-items letter to the candidate (each sending recorded)."""
+    return _send_letter(state, session, provider_id, user.username, background)
+
+
+@router.get("/api/providers/{provider_id}/letters", tags=["applicants"])
+def letters_api(provider_id: int, session: SessionDep, user: Reader) -> dict[str, Any]:
+    return {"items": [vars(x) for x in letters_sent(session, provider_id)]}
+
+
+@router.get("/providers/{provider_id}/missing-items-letter.pdf", include_in_schema=False)
+def letter_pdf(provider_id: int, session: SessionDep, state: StateDep, user: Reader) -> Response:
+    c = checklist_for(state, session, provider_id, None)
+    return Response(
+        render_missing_items_pdf(c),
+        media_type="application/pdf",
+        headers={
+            **PDF_HEADERS,
+            "Content-Disposition": f'inline; filename="missing-items-{provider_id}.pdf"',
+        },
+    )
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+def _page(request: Request, name: str, context: dict[str, Any]) -> Response:
+    templates = request.app.state.credflow.templates
+    return templates.TemplateResponse(request, f"applicants/{name}", context)
+
+
+@router.get("/applicants", response_class=HTMLResponse, include_in_schema=False)
+def applicants_page(
+    request: Request, session: SessionDep, state: StateDep, user: Reader
+) -> Response:
+    rows = pipeline(session, requirements_of(state), date.today(), max_age_days=max_age_of(state))
+    return _page(request, "index.html", {"pipeline": rows})
+
+
+def checklist_context(
+    state: Any, session: Session, provider_id: int, done: str = ""
+) -> dict[str, Any]:
+    """What `applicants/_checklist.html` needs (the clinician's page includes it too)."""
+    c = checklist_for(state, session, provider_id, None)
+    provider = session.get(Provider, provider_id)
+    creds = session.query(Credential).filter(Credential.provider_id == provider_id).all()
+    return {
+        "checklist": c,
+        "provider": provider,
+        "done": done,
+        "letters": letters_sent(session, provider_id),
+        "credentials": {x.id: x for x in creds},
+        "methods": VERIFICATION_METHODS,
+        "results": VERIFICATION_RESULTS,
+        "next_statuses": STATUS_TRANSITIONS.get(provider.status if provider else "", ()),
+    }
+
+
+@router.get(
+    "/providers/{provider_id}/checklist", response_class=HTMLResponse, include_in_schema=False
+)
+def checklist_page(
+    provider_id: int,
+    request: Request,
+    session: SessionDep,
+    state: StateDep,
+    user: Reader,
+    done: str = "",
+) -> Response:
+    return _page(request, "checklist.html", checklist_context(state, session, provider_id, done))
+
+
+def _back(provider_id: int, done: str) -> Response:
+    return RedirectResponse(
+        f"/providers/{provider_id}/checklist?done={done}", status_code=status.HTTP_303_SEE_OTHER
+    )
+
+
+@router.post("/providers/{provider_id}/checklist/letter", include_in_schema=False)
+def letter_form(
+    provider_id: int,
+    session: SessionDep,
+    state: StateDep,
+    user: Reviewer,
+    background: BackgroundTasks,
+) -> Response:
+    _send_letter(state, session, provider_id, user.username, background)
+    return _back(provider_id, "letter")
+
+
+@router.post("/providers/{provider_id}/checklist/status", include_in_schema=False)
+def status_form(
+    provider_id: int, session: SessionDep, user: Reviewer, new_status: str = Form(...)
+) -> Response:
+    if new_status not in PROVIDER_STATUSES:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "unknown status")
+    _change(session, provider_id, StatusIn(status=new_status), user.username)
+    return _back(provider_id, "status")
