@@ -1,0 +1,121 @@
+"""The applicant's checklist: one item per requirement (a licence and a DEA registration per
+state), each with its status and the agency by name, and `ready_for_committee` only when
+every required item was verified with its source within the window, on both sides of its
+edge; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from compliance.checklist import build_checklist, checklist_json, state_board
+from compliance.requirements import load_requirements
+from compliance.verification import VerificationIn, record_verification
+from models import Credential, Database, Provider
+from tests.compliance.applicant_support import TODAY, add_applicant, add_documents
+
+RULES = load_requirements()
+
+
+def _by_key(c: object) -> dict[str, dict[str, object]]:
+    data = checklist_json(c)  # type: ignore[arg-type]
+    return {f"{i['requirement']}:{i['state']}" if i["state"] else i["requirement"]: i
+            for i in data["items"]}  # fmt: skip
+
+
+def test_agencies_come_from_the_gazetteers() -> None:
+    assert state_board("CA", "medical_license", "physician") == "Medical Board of California"
+    assert state_board("CA", "nursing_license", "registered_nurse") == (
+        "California Board of Registered Nursing"
+    )
+    assert state_board("CA", "medical_license", "physician_assistant") == (
+        "Physician Assistant Board of California"
+    )
+    assert state_board("TX", "medical_license", "physician") == "Texas Medical Board"
+
+
+def test_a_new_applicant_misses_everything_and_learns_whom_to_ask(db: Database) -> None:
+    with db.session() as s:
+        pid = add_applicant(s)
+        c = build_checklist(s, RULES, pid, TODAY)
+    items = _by_key(c)
+    assert set(items) == {
+        "state_license:CA", "state_license:NY", "dea:CA", "dea:NY", "board_certification",
+        "medical_degree", "malpractice", "bls", "acls", "references", "work_history",
+    }  # fmt: skip
+    assert items["acls"]["status"] == "not_required" and items["acls"]["required"] is False
+    required = [i for i in items.values() if i["required"]]
+    assert {i["status"] for i in required} == {"missing"}
+    assert items["state_license:CA"]["agency"] == "Medical Board of California"
+    assert items["state_license:NY"]["agency"] == "New York State Education Department"
+    assert "Drug Enforcement Administration" in str(items["dea:NY"]["agency"])
+    assert "AHA" in str(items["bls"]["agency"]) and "ARC" in str(items["bls"]["agency"])
+    assert "Medical Board of California" in str(items["state_license:CA"]["next_step"])
+    assert c.ready_for_committee is False and len(c.missing) == 10
+
+
+def test_received_verified_and_the_window_edge(db: Database) -> None:
+    checked = TODAY - timedelta(days=30)
+    with db.session() as s:
+        pid = add_applicant(s)
+        creds = add_documents(s, pid)
+        received = _by_key(build_checklist(s, RULES, pid, TODAY))
+        for cid in creds.values():
+            record_verification(
+                s, cid, VerificationIn("primary source", "online_lookup", checked, "verified"),
+                actor="cora", today=TODAY,
+            )  # fmt: skip
+        edge = checked + timedelta(days=120)
+        on_edge = build_checklist(s, RULES, pid, edge)
+        past_edge = build_checklist(s, RULES, pid, edge + timedelta(days=1))
+    assert {i["status"] for k, i in received.items() if k != "acls"} == {"received"}
+    # the document names its issuer: that is the agency to verify with
+    assert received["board_certification"]["agency"] == "American Board of Internal Medicine"
+    assert received["medical_degree"]["agency"] == "Stanford University School of Medicine"
+    assert received["malpractice"]["agency"] == "NORCAL Insurance Company"
+    assert "Verify it with Medical Board of California" in str(
+        received["state_license:CA"]["next_step"]
+    )
+    assert on_edge.ready_for_committee is True and on_edge.blocking == []
+    assert all(i.verified_on == checked for i in on_edge.items if i.required)
+    assert past_edge.ready_for_committee is False
+    lic = _by_key(past_edge)["state_license:CA"]
+    assert lic["status"] == "received"
+    assert "more than 120 days ago: verify again with Medical Board of California" in str(
+        lic["next_step"]
+    )
+
+
+def test_expired_discrepancy_and_work_gap(db: Database) -> None:
+    with db.session() as s:
+        pid = add_applicant(s)
+        creds = add_documents(s, pid, only={"license_ca", "job1", "job2"})
+        lic = s.get_one(Credential, creds["license_ca"])
+        lic.expiration_date = date(2026, 10, 31)
+        s.flush()
+        expired = _by_key(build_checklist(s, RULES, pid, TODAY))["state_license:CA"]
+        lic.expiration_date = date(2028, 10, 31)
+        record_verification(
+            s, creds["license_ca"],
+            VerificationIn("Medical Board of California licence lookup", "online_lookup",
+                           TODAY, "discrepancy", note="name differs"),
+            actor="cora", today=TODAY,
+        )  # fmt: skip
+        job2 = s.get_one(Credential, creds["job2"])
+        job2.start_date = date(2021, 3, 1)  # 8 months without work after June 2020
+        s.flush()
+        later = _by_key(build_checklist(s, RULES, pid, TODAY))
+    assert expired["status"] == "expired"
+    assert "renews it with Medical Board of California" in str(expired["next_step"])
+    assert later["state_license:CA"]["status"] == "received"
+    assert "Resolve the discrepancy" in str(later["state_license:CA"]["next_step"])
+    assert later["work_history"]["status"] == "received"
+    assert "Gap 2020-06-30 to 2021-03-01 (8 months)" in str(later["work_history"]["next_step"])
+
+
+def test_no_staff_category_is_one_missing_item(db: Database) -> None:
+    with db.session() as s:
+        pid = add_applicant(s)
+        s.get_one(Provider, pid).staff_category = None
+        s.flush()
+        c = build_checklist(s, RULES, pid, TODAY)
+    assert [i.requirement for i in c.items] == ["rules"] and not c.ready_for_committee
