@@ -75,7 +75,6 @@ def _change(session: Session, provider_id: int, body: StatusIn, actor: str) -> d
     except ProviderNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"No provider {provider_id}.") from None
     except IllegalTransition as e:
-        session.rollback()
         raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
     session.commit()
     return {
@@ -113,7 +112,6 @@ def _send_letter(
             session, checklist, actor=actor, domain=sender.rsplit("@", 1)[-1]
         )
     except LetterError as e:
-        session.rollback()
         raise HTTPException(e.status, str(e)) from None
     session.commit()
     if state.settings is not None:

@@ -48,7 +48,6 @@ def _record(
             session, credential_id, VerificationIn(**body.model_dump()), actor=actor
         )
     except VerificationError as e:
-        session.rollback()
         raise HTTPException(e.status, str(e)) from None
     session.commit()
     return view
