@@ -200,7 +200,8 @@ def _references(facts: list[CredentialFacts], ctx: _Ctx) -> ChecklistItem:
         )
     if len(checked) < REFERENCES_NEEDED:
         step = "Confirm each reference with its referee and record the verification."
-        return ChecklistItem("references", label, None, agency, "received", step, refs[0].id)
+        todo = next(c.id for c in refs if c not in checked)
+        return ChecklistItem("references", label, None, agency, "received", step, todo)
     day = min(ctx.checks[c.id].verified_on for c in checked)
     return ChecklistItem("references", label, None, agency, "verified", "None.", checked[0].id, day)
 
