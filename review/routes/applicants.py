@@ -22,8 +22,11 @@ from compliance.letters import (
     LetterError,
     letters_sent,
     render_missing_items_pdf,
+    render_request_pdf,
     send_missing_items_letter,
+    send_request_letter,
 )
+from compliance.references import RequestNotFound
 from compliance.requirements import Requirements, load_requirements
 from compliance.screening.adjudicate import send_now
 from compliance.summary import ProviderNotFound
@@ -154,6 +157,50 @@ def letter_pdf(provider_id: int, session: SessionDep, state: StateDep, user: Rea
         headers={
             **PDF_HEADERS,
             "Content-Disposition": f'inline; filename="missing-items-{provider_id}.pdf"',
+        },
+    )
+
+
+@router.post(
+    "/api/reference-requests/{request_id}/letter",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["applicants"],
+)
+def request_letter_api(
+    request_id: int,
+    session: SessionDep,
+    state: StateDep,
+    user: Reviewer,
+    background: BackgroundTasks,
+) -> dict[str, Any]:
+    """E-mail a reference or employment-verification request with its form (recorded)."""
+    sender = str(getattr(state.settings, "smtp_from", "credflow@localhost"))
+    try:
+        sent = send_request_letter(
+            session, request_id, actor=user.username, domain=sender.rsplit("@", 1)[-1]
+        )
+    except RequestNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No request {request_id}.") from None
+    except LetterError as e:
+        raise HTTPException(e.status, str(e)) from None
+    session.commit()
+    if state.settings is not None:
+        background.add_task(send_now, state.db, state.settings)
+    return {"letter_id": sent.letter_id, "outbox_id": sent.outbox_id, "recipient": sent.recipient}
+
+
+@router.get("/reference-requests/{request_id}/letter.pdf", include_in_schema=False)
+def request_letter_pdf(request_id: int, session: SessionDep, user: Reader) -> Response:
+    try:
+        content = render_request_pdf(session, request_id)
+    except RequestNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No request {request_id}.") from None
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            **PDF_HEADERS,
+            "Content-Disposition": f'inline; filename="request-{request_id}.pdf"',
         },
     )
 

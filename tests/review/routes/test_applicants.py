@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from compliance.references import request_letter
 from credflow.settings import Settings
 from models import AuditEvent, Database
 from tests.compliance.applicant_support import add_documents
@@ -153,3 +154,40 @@ def test_applicant_to_committee(db: Database, smtp: SmtpServer, tmp_path: Path) 
             select(AuditEvent.note).where(AuditEvent.action == "provider.status_changed")
         ).all()
     assert notes == ["applicant -> in_review", "in_review -> committee", "committee -> active"]
+
+
+def test_request_letter_by_mail_and_pdf(db: Database, smtp: SmtpServer, tmp_path: Path) -> None:  # noqa: F811
+    add_users(db)
+    settings = Settings(
+        data_dir=tmp_path,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_from="credentialing@hospital.example",
+    )
+    app = make_app(db, tmp_path, settings=settings)
+    cora, auditor = client_as(app, "coordinator"), client_as(app, "auditor")
+    h = {"X-CSRF-Token": csrf_of(cora)}
+    pid = cora.post("/api/providers", headers=h, json=NEW).json()["id"]
+    with db.session() as s:
+        rid = request_letter(
+            s,
+            provider_id=pid,
+            kind="reference",
+            recipient_name="Dr. Lee",
+            recipient_email="lee@clinic.example.org",
+            organisation="Valley Clinic",
+            actor="coordinator",
+        ).id
+    url = f"/api/reference-requests/{rid}/letter"
+    assert auditor.post(url, headers={"X-CSRF-Token": csrf_of(auditor)}).status_code == 403
+    assert cora.post("/api/reference-requests/999999/letter", headers=h).status_code == 404
+    sent = cora.post(url, headers=h)
+    assert sent.status_code == 202, sent.text
+    (msg,) = smtp.messages
+    assert msg["To"] == "lee@clinic.example.org"
+    assert msg["Subject"] == "Reference request for Ana Ruiz"
+    assert "Would you recommend the candidate without reservation?" in msg.get_content()
+    pdf = auditor.get(f"/reference-requests/{rid}/letter.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    kinds = [x["kind"] for x in cora.get(f"/api/providers/{pid}/letters").json()["items"]]
+    assert kinds == ["reference_request"]
