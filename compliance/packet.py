@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from compliance.references import RequestView, list_requests
+from compliance.requirements import Requirements, load_requirements
 from compliance.summary import ProviderNotFound, ReportPdf
 from compliance.verification import verified_days
 from models import Credential, Document, DocumentArrival, Provider, User
@@ -25,6 +26,7 @@ DEFAULT_MAX_VERIFICATION_AGE_DAYS = 120  # NCQA 2025: verified within 120 days o
 
 # most pressing first
 FLAG_ORDER = (
+    "not_ready",
     "expired",
     "expires_before_decision",
     "validator",
@@ -154,7 +156,10 @@ def build_packet(
     *,
     today: date | None = None,
     max_verification_age_days: int = DEFAULT_MAX_VERIFICATION_AGE_DAYS,
+    requirements: Requirements | None = None,
 ) -> Packet:
+    """With `requirements`, the checklist's items not yet verified lead the flags: what
+    stands between the file and `ready_for_committee`."""
     today = today or date.today()
     provider = session.get(Provider, provider_id)
     if provider is None:
@@ -234,6 +239,10 @@ def build_packet(
                     f"{r.kind.capitalize()} request {r.id} overdue by {r.days_overdue} days",
                 )
             )
+    if requirements is not None:
+        flags.extend(
+            _not_ready(session, requirements, provider_id, decision_date, max_verification_age_days)
+        )
     flags.sort(key=lambda f: FLAG_ORDER.index(f.kind) if f.kind in FLAG_ORDER else len(FLAG_ORDER))
     return Packet(
         provider_id=provider.id,
@@ -251,6 +260,20 @@ def build_packet(
         references=references,
         open_requests=open_requests,
     )
+
+
+def _not_ready(
+    session: Session, requirements: Requirements, provider_id: int, decision: date, max_age: int
+) -> list[Flag]:
+    from compliance.checklist import build_checklist  # the checklist builds on this module
+
+    c = build_checklist(session, requirements, provider_id, decision, max_age_days=max_age)
+    return [
+        Flag(
+            "not_ready", f"{i.label}: {i.status.replace('_', ' ')}. {i.next_step}", i.credential_id
+        )
+        for i in c.blocking
+    ]
 
 
 def _problems(text: str | None) -> list[str]:
@@ -356,6 +379,11 @@ def _references(entries: list[CredentialEntry], requests: list[RequestView]) -> 
 
 
 # --- PDF -----------------------------------------------------------------------------------
+
+
+def requirements_for(settings: Any) -> Requirements:
+    """The rules the site runs under (CREDFLOW_REQUIREMENTS_FILE, else the shipped ones)."""
+    return load_requirements(getattr(settings, "requirements_file", None))
 
 
 def render_packet_pdf(packet: Packet) -> bytes:

@@ -31,7 +31,12 @@ from sqlalchemy.orm import Session
 
 from compliance import removal as rm
 from compliance.audit_log import AuditFilter, csv_lines, filter_choices, iter_events, query_events
-from compliance.packet import DEFAULT_MAX_VERIFICATION_AGE_DAYS, build_packet, render_packet_pdf
+from compliance.packet import (
+    DEFAULT_MAX_VERIFICATION_AGE_DAYS,
+    build_packet,
+    render_packet_pdf,
+    requirements_for,
+)
 from compliance.references import (
     LETTER_TYPES,
     RequestNotFound,
@@ -153,6 +158,7 @@ def install(app: FastAPI, web: WebContext) -> None:
                     provider_id,
                     _day(decision, "decision") or date.today(),
                     max_verification_age_days=max_age or DEFAULT_MAX_VERIFICATION_AGE_DAYS,
+                    requirements=requirements_for(web.settings),
                 )
             except ProviderNotFound as e:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e

@@ -119,3 +119,29 @@ def test_no_staff_category_is_one_missing_item(db: Database) -> None:
         s.flush()
         c = build_checklist(s, RULES, pid, TODAY)
     assert [i.requirement for i in c.items] == ["rules"] and not c.ready_for_committee
+
+
+def test_the_committee_packet_says_what_is_not_ready(db: Database) -> None:
+    from compliance.packet import build_packet
+
+    with db.session() as s:
+        pid = add_applicant(s)
+        creds = add_documents(s, pid, only={"license_ca", "license_ny"})
+        record_verification(
+            s,
+            creds["license_ca"],
+            VerificationIn("Medical Board of California", "online_lookup", TODAY, "verified"),
+            actor="cora",
+            today=TODAY,
+        )
+        packet = build_packet(s, pid, TODAY + timedelta(days=30), today=TODAY, requirements=RULES)
+        plain = build_packet(s, pid, TODAY + timedelta(days=30), today=TODAY)
+    not_ready = [f.message for f in packet.flags if f.kind == "not_ready"]
+    assert packet.flags[0].kind == "not_ready" and len(not_ready) == 9
+    assert not any(m.startswith("State medical licence (CA)") for m in not_ready)
+    assert (
+        "State medical licence (NY): received. Verify it with New York State Education "
+        "Department and record the verification." in not_ready
+    )
+    assert "DEA registration (CA): missing." in " ".join(not_ready)
+    assert not [f for f in plain.flags if f.kind == "not_ready"]
