@@ -145,3 +145,32 @@ def test_the_committee_packet_says_what_is_not_ready(db: Database) -> None:
     )
     assert "DEA registration (CA): missing." in " ".join(not_ready)
     assert not [f for f in plain.flags if f.kind == "not_ready"]
+
+
+def test_status_transitions_audited_and_the_pipeline(db: Database) -> None:
+    from datetime import UTC, datetime
+
+    import pytest
+    from sqlalchemy import select
+
+    from compliance.applicants import IllegalTransition, change_status, pipeline
+    from models import AuditEvent
+
+    today = datetime.now(UTC).date()
+    with db.session() as s:
+        pid = add_applicant(s)
+        s.get_one(Provider, pid).created_at = datetime.now(UTC) - timedelta(days=10)
+        with pytest.raises(IllegalTransition, match="applicant cannot become active"):
+            change_status(s, pid, "active", actor="cora")
+        with pytest.raises(IllegalTransition, match="unknown status"):
+            change_status(s, pid, "hired", actor="cora")
+        done = change_status(s, pid, "in_review", actor="cora", reason="file complete")
+        rows = pipeline(s, RULES, today + timedelta(days=3), max_age_days=120)
+        notes = s.scalars(select(AuditEvent.note).where(AuditEvent.entity_id == pid)).all()
+        active = s.get_one(Provider, pid).active
+    assert (done.old, done.new, active) == ("applicant", "in_review", False)
+    assert notes == ["applicant -> in_review: file complete"]
+    assert rows["applicant"] == [] and [r.provider_id for r in rows["in_review"]] == [pid]
+    row = rows["in_review"][0]
+    assert row.days_in_status == 3 and row.days_by_status == (("applicant", 10), ("in_review", 3))
+    assert not row.ready_for_committee and "State medical licence (CA): missing" in row.blocking
