@@ -222,7 +222,7 @@ def applicants_page(
 
 
 def checklist_context(
-    state: Any, session: Session, provider_id: int, done: str = ""
+    state: Any, session: Session, provider_id: int, done: str = "", evidence: int | None = None
 ) -> dict[str, Any]:
     """What `applicants/_checklist.html` needs (the clinician's page includes it too)."""
     c = checklist_for(state, session, provider_id, None)
@@ -232,6 +232,7 @@ def checklist_context(
         "checklist": c,
         "provider": provider,
         "done": done,
+        "evidence": evidence,
         "letters": letters_sent(session, provider_id),
         "credentials": {x.id: x for x in creds},
         "methods": VERIFICATION_METHODS,
@@ -250,8 +251,11 @@ def checklist_page(
     state: StateDep,
     user: Reader,
     done: str = "",
+    evidence: int | None = None,
 ) -> Response:
-    return _page(request, "checklist.html", checklist_context(state, session, provider_id, done))
+    """`?evidence=DOC` (the review screen's link) fills in the evidence document."""
+    context = checklist_context(state, session, provider_id, done, evidence)
+    return _page(request, "checklist.html", context)
 
 
 def _back(provider_id: int, done: str) -> Response:

@@ -15,10 +15,17 @@ from sqlalchemy import select
 
 from compliance.references import request_letter
 from credflow.settings import Settings
-from models import AuditEvent, Database
+from models import AuditEvent, Database, Document, StoreLayout
 from tests.compliance.applicant_support import add_documents
 from tests.compliance.test_notify import SmtpServer, smtp  # noqa: F401  (the SMTP fixture)
-from tests.review.test_api_support import add_users, client_as, csrf_of, make_app, post_form
+from tests.review.test_api_support import (
+    add_users,
+    client_as,
+    csrf_of,
+    make_app,
+    post_form,
+    seed_document,
+)
 
 NEW = {
     "name": "Ana Ruiz",
@@ -191,3 +198,38 @@ def test_request_letter_by_mail_and_pdf(db: Database, smtp: SmtpServer, tmp_path
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     kinds = [x["kind"] for x in cora.get(f"/api/providers/{pid}/letters").json()["items"]]
     assert kinds == ["reference_request"]
+
+
+def test_evidence_linked_from_the_review_screen(db: Database, tmp_path: Path) -> None:
+    add_users(db)
+    app = make_app(db, tmp_path)
+    cora = client_as(app, "coordinator")
+    h = {"X-CSRF-Token": csrf_of(cora)}
+    pid = cora.post("/api/providers", headers=h, json=NEW).json()["id"]
+    with db.session() as s:
+        cid = add_documents(s, pid, only={"license_ca"})["license_ca"]
+    doc_id = seed_document(db, StoreLayout(tmp_path), name="mbc-lookup.png", hint=None)
+    with db.session() as s:
+        s.get_one(Document, doc_id).provider_id = pid
+    screen = cora.get(f"/review/{doc_id}")
+    assert screen.status_code == 200
+    link = f"/providers/{pid}/checklist?evidence={doc_id}"
+    assert f'id="use-as-evidence" href="{link}"' in screen.text
+    form = cora.get(link)
+    assert f'name="document_id" inputmode="numeric" size="6" value="{doc_id}"' in form.text
+    day = date.today().isoformat()
+    done = post_form(
+        cora,
+        f"/credentials/{cid}/verifications",
+        {
+            "source": "Medical Board of California licence lookup",
+            "method": "online_lookup",
+            "verified_on": day,
+            "result": "verified",
+            "note": "",
+            "document_id": str(doc_id),
+        },
+    )
+    assert done.status_code == 303 and done.headers["location"].endswith("?done=verified")
+    (v,) = cora.get(f"/api/credentials/{cid}/verifications").json()["items"]
+    assert (v["document_id"], v["verified_on"], v["actor"]) == (doc_id, day, "coordinator")
