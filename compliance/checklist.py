@@ -19,7 +19,12 @@ from compliance.packet import work_gaps
 from compliance.requirements import Requirement, Requirements, RequirementVersion
 from compliance.status import CredentialFacts, ProviderFilter, effective_expiry, load_facts
 from compliance.summary import ProviderNotFound
-from compliance.verification import VerificationView, latest_verifications, within_window
+from compliance.verification import (
+    VerificationView,
+    gap_explanations,
+    latest_verifications,
+    within_window,
+)
 from models import Credential, Provider
 
 AGENCIES_FILE = Path(__file__).parent / "data" / "agencies.json"
@@ -127,6 +132,7 @@ class _Ctx:
     category: str | None
     checks: dict[int, VerificationView]
     issuers: dict[int, str | None]
+    explained: tuple[tuple[date, date], ...] = ()  # gaps the candidate explained
 
 
 def _judge(
@@ -213,7 +219,11 @@ def _work_history(facts: list[CredentialFacts], ctx: _Ctx, dates: dict[int, Any]
     if not jobs:
         step = "Ask the candidate for the work history; send employment-verification requests."
         return ChecklistItem("work_history", label, None, agency, "missing", step)
-    gaps = work_gaps([dates[c.id] for c in jobs if dates.get(c.id, (None,))[0]], ctx.on)
+    gaps = [
+        g
+        for g in work_gaps([dates[c.id] for c in jobs if dates.get(c.id, (None,))[0]], ctx.on)
+        if not any(s <= g.start and g.end <= e for s, e in ctx.explained)
+    ]
     if gaps:
         g = gaps[0]
         step = f"Gap {g.start} to {g.end} ({g.months} months): ask the candidate to explain it."
@@ -267,6 +277,7 @@ def build_checklist(
         p.staff_category,
         latest_verifications(session, (c.id for c in creds)),
         {c.id: c.issuer for c in creds},
+        tuple((g.gap_start, g.gap_end) for g in gap_explanations(session, provider_id)),
     )
     dates = {c.id: (c.start_date, c.end_date) for c in creds}
     version = requirements.version_on(on)

@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session
 
 from models import Credential, Document, Provider, record_event
 from models.compliance_status import mark_stale
-from models.verification import VERIFICATION_METHODS, VERIFICATION_RESULTS, CredentialVerification
+from models.verification import (
+    VERIFICATION_METHODS,
+    VERIFICATION_RESULTS,
+    CredentialVerification,
+    GapExplanation,
+)
 
 DEFAULT_MAX_AGE_DAYS = 120  # NCQA 2025 CR 3
 
@@ -190,3 +195,55 @@ def reverification_due(
         if today <= closes <= today + timedelta(days=notice_days):
             out.append(ReverificationDue(pid, name, cid, doc_type, day, closes))
     return sorted(out, key=lambda r: (r.window_closes, r.provider_name, r.credential_id))
+
+
+@dataclass(frozen=True)
+class GapView:
+    id: int
+    gap_start: date
+    gap_end: date
+    explanation: str
+    actor: str
+
+
+def explain_gap(
+    session: Session, provider_id: int, start: date, end: date, explanation: str, *, actor: str
+) -> GapView:
+    """Record the candidate's explanation of a gap in the work history (audited; the
+    explanation's words stay in the event's detail, which a removal can erase)."""
+    if session.get(Provider, provider_id) is None:
+        raise VerificationError(f"No provider {provider_id}.", 404)
+    if end <= start:
+        raise VerificationError("The gap must end after it starts.")
+    if not explanation.strip():
+        raise VerificationError("Write down the candidate's explanation.")
+    row = GapExplanation(
+        provider_id=provider_id,
+        gap_start=start,
+        gap_end=end,
+        explanation=explanation.strip(),
+        actor=actor,
+    )
+    session.add(row)
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="work_gap.explained",
+        entity_type="provider",
+        entity_id=provider_id,
+        note=f"gap {start} to {end} explained",
+        detail={"explanation": row.explanation},
+        provider_id=provider_id,
+    )
+    mark_stale(session, [provider_id])
+    return GapView(row.id, start, end, row.explanation, actor)
+
+
+def gap_explanations(session: Session, provider_id: int) -> list[GapView]:
+    rows = session.scalars(
+        select(GapExplanation)
+        .where(GapExplanation.provider_id == provider_id)
+        .order_by(GapExplanation.gap_start, GapExplanation.id)
+    )
+    return [GapView(r.id, r.gap_start, r.gap_end, r.explanation, r.actor) for r in rows]

@@ -40,6 +40,23 @@ class CredentialVerification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class GapExplanation(Base):
+    """The candidate's explanation of a gap of more than six months in the work history
+    (NCQA CR 3: gaps over 6 months explained; over a year, in writing)."""
+
+    __tablename__ = "gap_explanations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("providers.id", ondelete="CASCADE"), index=True
+    )
+    gap_start: Mapped[date]
+    gap_end: Mapped[date]
+    explanation: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class LetterSent(Base):
     """Each sending of a letter about a clinician's file (a missing-items letter...)."""
 

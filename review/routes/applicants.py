@@ -30,6 +30,7 @@ from compliance.references import RequestNotFound
 from compliance.requirements import Requirements, load_requirements
 from compliance.screening.adjudicate import send_now
 from compliance.summary import ProviderNotFound
+from compliance.verification import VerificationError, explain_gap, gap_explanations
 from models import Credential, Provider
 from models.provider import PROVIDER_STATUSES, STATUS_TRANSITIONS
 from models.verification import VERIFICATION_METHODS, VERIFICATION_RESULTS
@@ -203,6 +204,70 @@ def request_letter_pdf(request_id: int, session: SessionDep, user: Reader) -> Re
             "Content-Disposition": f'inline; filename="request-{request_id}.pdf"',
         },
     )
+
+
+class GapIn(BaseModel):
+    gap_start: date
+    gap_end: date
+    explanation: str = Field(min_length=1, max_length=4000)
+
+
+def _explain(session: Session, provider_id: int, body: GapIn, actor: str) -> dict[str, Any]:
+    try:
+        g = explain_gap(
+            session, provider_id, body.gap_start, body.gap_end, body.explanation, actor=actor
+        )
+    except VerificationError as e:
+        raise HTTPException(e.status, str(e)) from None
+    session.commit()
+    return {
+        "id": g.id,
+        "gap_start": g.gap_start.isoformat(),
+        "gap_end": g.gap_end.isoformat(),
+        "explanation": g.explanation,
+        "actor": g.actor,
+    }
+
+
+@router.post(
+    "/api/providers/{provider_id}/gap-explanations",
+    status_code=status.HTTP_201_CREATED,
+    tags=["applicants"],
+)
+def gap_api(provider_id: int, body: GapIn, session: SessionDep, user: Reviewer) -> dict[str, Any]:
+    """The candidate's explanation of a gap over six months in the work history."""
+    return _explain(session, provider_id, body, user.username)
+
+
+@router.get("/api/providers/{provider_id}/gap-explanations", tags=["applicants"])
+def gaps_api(provider_id: int, session: SessionDep, user: Reader) -> dict[str, Any]:
+    items = gap_explanations(session, provider_id)
+    return {
+        "items": [
+            {
+                "id": g.id,
+                "gap_start": g.gap_start.isoformat(),
+                "gap_end": g.gap_end.isoformat(),
+                "explanation": g.explanation,
+                "actor": g.actor,
+            }
+            for g in items
+        ]
+    }
+
+
+@router.post("/providers/{provider_id}/checklist/gap", include_in_schema=False)
+def gap_form(
+    provider_id: int,
+    session: SessionDep,
+    user: Reviewer,
+    gap_start: date = Form(...),
+    gap_end: date = Form(...),
+    explanation: str = Form(...),
+) -> Response:
+    body = GapIn(gap_start=gap_start, gap_end=gap_end, explanation=explanation or " ")
+    _explain(session, provider_id, body, user.username)
+    return _back(provider_id, "gap")
 
 
 # --- pages ------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
 from compliance.checklist import build_checklist, checklist_json, state_board
 from compliance.requirements import load_requirements
 from compliance.verification import VerificationIn, record_verification
@@ -18,8 +20,10 @@ RULES = load_requirements()
 
 def _by_key(c: object) -> dict[str, dict[str, object]]:
     data = checklist_json(c)  # type: ignore[arg-type]
-    return {f"{i['requirement']}:{i['state']}" if i["state"] else i["requirement"]: i
-            for i in data["items"]}  # fmt: skip
+    return {
+        f"{i['requirement']}:{i['state']}" if i["state"] else i["requirement"]: i
+        for i in data["items"]
+    }
 
 
 def test_agencies_come_from_the_gazetteers() -> None:
@@ -39,9 +43,18 @@ def test_a_new_applicant_misses_everything_and_learns_whom_to_ask(db: Database) 
         c = build_checklist(s, RULES, pid, TODAY)
     items = _by_key(c)
     assert set(items) == {
-        "state_license:CA", "state_license:NY", "dea:CA", "dea:NY", "board_certification",
-        "medical_degree", "malpractice", "bls", "acls", "references", "work_history",
-    }  # fmt: skip
+        "state_license:CA",
+        "state_license:NY",
+        "dea:CA",
+        "dea:NY",
+        "board_certification",
+        "medical_degree",
+        "malpractice",
+        "bls",
+        "acls",
+        "references",
+        "work_history",
+    }
     assert items["acls"]["status"] == "not_required" and items["acls"]["required"] is False
     required = [i for i in items.values() if i["required"]]
     assert {i["status"] for i in required} == {"missing"}
@@ -61,9 +74,12 @@ def test_received_verified_and_the_window_edge(db: Database) -> None:
         received = _by_key(build_checklist(s, RULES, pid, TODAY))
         for cid in creds.values():
             record_verification(
-                s, cid, VerificationIn("primary source", "online_lookup", checked, "verified"),
-                actor="cora", today=TODAY,
-            )  # fmt: skip
+                s,
+                cid,
+                VerificationIn("primary source", "online_lookup", checked, "verified"),
+                actor="cora",
+                today=TODAY,
+            )
         edge = checked + timedelta(days=120)
         on_edge = build_checklist(s, RULES, pid, edge)
         past_edge = build_checklist(s, RULES, pid, edge + timedelta(days=1))
@@ -95,11 +111,18 @@ def test_expired_discrepancy_and_work_gap(db: Database) -> None:
         expired = _by_key(build_checklist(s, RULES, pid, TODAY))["state_license:CA"]
         lic.expiration_date = date(2028, 10, 31)
         record_verification(
-            s, creds["license_ca"],
-            VerificationIn("Medical Board of California licence lookup", "online_lookup",
-                           TODAY, "discrepancy", note="name differs"),
-            actor="cora", today=TODAY,
-        )  # fmt: skip
+            s,
+            creds["license_ca"],
+            VerificationIn(
+                "Medical Board of California licence lookup",
+                "online_lookup",
+                TODAY,
+                "discrepancy",
+                note="name differs",
+            ),
+            actor="cora",
+            today=TODAY,
+        )
         job2 = s.get_one(Credential, creds["job2"])
         job2.start_date = date(2021, 3, 1)  # 8 months without work after June 2020
         s.flush()
@@ -174,3 +197,32 @@ def test_status_transitions_audited_and_the_pipeline(db: Database) -> None:
     row = rows["in_review"][0]
     assert row.days_in_status == 3 and row.days_by_status == (("applicant", 10), ("in_review", 3))
     assert not row.ready_for_committee and "State medical licence (CA): missing" in row.blocking
+
+
+def test_an_explained_gap_no_longer_blocks(db: Database) -> None:
+    from compliance.verification import VerificationError, explain_gap, gap_explanations
+
+    with db.session() as s:
+        pid = add_applicant(s)
+        creds = add_documents(s, pid, only={"job1", "job2"})
+        s.get_one(Credential, creds["job2"]).start_date = date(2021, 3, 1)
+        for cid in creds.values():
+            record_verification(
+                s,
+                cid,
+                VerificationIn("HR office", "phone", TODAY, "verified"),
+                actor="cora",
+                today=TODAY,
+            )
+        gap = _by_key(build_checklist(s, RULES, pid, TODAY))["work_history"]
+        with pytest.raises(VerificationError):
+            explain_gap(s, pid, date(2021, 3, 1), date(2020, 6, 30), "x", actor="cora")
+        explain_gap(s, pid, date(2020, 7, 1), date(2021, 2, 28), "parental leave", actor="cora")
+        partly = _by_key(build_checklist(s, RULES, pid, TODAY))["work_history"]
+        explain_gap(s, pid, date(2020, 6, 30), date(2021, 3, 1), "parental leave", actor="cora")
+        done = _by_key(build_checklist(s, RULES, pid, TODAY))["work_history"]
+        listed = gap_explanations(s, pid)
+    assert gap["status"] == "received" and str(gap["next_step"]).startswith("Gap 2020-06-30")
+    assert partly["status"] == "received"  # the explanation must cover the whole gap
+    assert done["status"] == "verified" and done["verified_on"] == TODAY.isoformat()
+    assert [g.explanation for g in listed] == ["parental leave", "parental leave"]

@@ -1,4 +1,4 @@
-"""applicants: a status per provider, primary-source verifications, letters sent
+"""applicants: a status per provider, primary-source verifications, gap explanations, letters
 
 Revision ID: 0009
 Revises: 0008
@@ -45,6 +45,18 @@ def upgrade() -> None:
     )
     op.create_index('ix_credential_verifications_cred_day', 'credential_verifications', ['credential_id', 'verified_on'], unique=False)
     op.create_index(op.f('ix_credential_verifications_document_id'), 'credential_verifications', ['document_id'], unique=False)
+    op.create_table('gap_explanations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('provider_id', sa.Integer(), nullable=False),
+    sa.Column('gap_start', sa.Date(), nullable=False),
+    sa.Column('gap_end', sa.Date(), nullable=False),
+    sa.Column('explanation', sa.Text(), nullable=False),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('created_at', STAMP, nullable=False),
+    sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_gap_explanations_provider_id_providers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_gap_explanations'))
+    )
+    op.create_index(op.f('ix_gap_explanations_provider_id'), 'gap_explanations', ['provider_id'], unique=False)
     op.create_table('letters_sent',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('provider_id', sa.Integer(), nullable=False),
@@ -62,6 +74,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('letters_sent')
+    op.drop_table('gap_explanations')
     op.drop_table('credential_verifications')
     with op.batch_alter_table('providers') as batch:
         batch.drop_index('ix_providers_status')

@@ -233,3 +233,31 @@ def test_evidence_linked_from_the_review_screen(db: Database, tmp_path: Path) ->
     assert done.status_code == 303 and done.headers["location"].endswith("?done=verified")
     (v,) = cora.get(f"/api/credentials/{cid}/verifications").json()["items"]
     assert (v["document_id"], v["verified_on"], v["actor"]) == (doc_id, day, "coordinator")
+
+
+def test_gap_explanations(db: Database, tmp_path: Path) -> None:
+    add_users(db)
+    app = make_app(db, tmp_path)
+    cora, auditor = client_as(app, "coordinator"), client_as(app, "auditor")
+    h = {"X-CSRF-Token": csrf_of(cora)}
+    pid = cora.post("/api/providers", headers=h, json=NEW).json()["id"]
+    url = f"/api/providers/{pid}/gap-explanations"
+    body = {"gap_start": "2020-06-30", "gap_end": "2021-03-01", "explanation": "parental leave"}
+    assert (
+        auditor.post(url, headers={"X-CSRF-Token": csrf_of(auditor)}, json=body).status_code == 403
+    )
+    backwards = {**body, "gap_end": "2019-01-01"}
+    assert cora.post(url, headers=h, json=backwards).status_code == 422
+    assert (
+        cora.post("/api/providers/999999/gap-explanations", headers=h, json=body).status_code == 404
+    )
+    made = cora.post(url, headers=h, json=body)
+    assert made.status_code == 201, made.text
+    assert [g["explanation"] for g in auditor.get(url).json()["items"]] == ["parental leave"]
+    form = post_form(
+        cora,
+        f"/providers/{pid}/checklist/gap",
+        {"gap_start": "2010-01-01", "gap_end": "2011-01-01", "explanation": "study"},
+    )
+    assert form.status_code == 303
+    assert len(cora.get(url).json()["items"]) == 2
