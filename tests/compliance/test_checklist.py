@@ -226,3 +226,15 @@ def test_an_explained_gap_no_longer_blocks(db: Database) -> None:
     assert partly["status"] == "received"  # the explanation must cover the whole gap
     assert done["status"] == "verified" and done["verified_on"] == TODAY.isoformat()
     assert [g.explanation for g in listed] == ["parental leave", "parental leave"]
+
+
+def test_screening_includes_candidates_not_the_departed(db: Database) -> None:
+    from compliance.screening.run import load_people
+
+    with db.session() as s:
+        pid = add_applicant(s)
+        gone = Provider(name="Old Hand", status="inactive", active=False)
+        s.add(gone)
+        s.flush()
+        ids = [p.provider_id for p in load_people(s)]
+    assert pid in ids and gone.id not in ids
