@@ -72,6 +72,7 @@ class NotifySettings(MailSettings, Protocol):
     host: str
     port: int
     requirements_file: Path | None
+    verification_max_age_days: int
 
 
 @dataclass(frozen=True)
@@ -578,6 +579,10 @@ def run_pass(
         summary.timings["deviations"] = time.perf_counter() - t0
         sessions = upcoming(s, datetime.combine(today, datetime.min.time(), tzinfo=UTC))
         drafts = reminder_drafts(facts, statuses, requirements, today, opts.reminder_days, sessions)
+        max_age = settings.verification_max_age_days
+        from compliance.letters import coordinator_drafts  # letters builds on this module
+
+        drafts += coordinator_drafts(s, today, max_age_days=max_age)  # candidates' file
         summary.reminders_queued = queue(s, drafts, templates, clock(), domain=smtp.domain)
         # for the digest: printed expiration dates in the next 30 days (one indexed query)
         expiring_30 = (

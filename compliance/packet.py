@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from compliance.references import RequestView, list_requests
+from compliance.requirements import Requirements
 from compliance.summary import ProviderNotFound, ReportPdf
+from compliance.verification import verified_days
 from models import Credential, Document, DocumentArrival, Provider, User
 from models.spec import DOC_TYPE_LABELS
 
@@ -24,10 +26,12 @@ DEFAULT_MAX_VERIFICATION_AGE_DAYS = 120  # NCQA 2025: verified within 120 days o
 
 # most pressing first
 FLAG_ORDER = (
+    "not_ready",
     "expired",
     "expires_before_decision",
     "validator",
     "verification_age",
+    "not_verified",
     "work_gap",
     "work_history",
     "request_overdue",
@@ -71,6 +75,8 @@ class CredentialEntry:
     problems: list[str]
     evidence: list[Evidence]
     superseded_by: int | None = None
+    # the latest primary-source verification (compliance.verification); None = not yet
+    source_verified_on: date | None = None
     flags: list[Flag] = field(default_factory=list)
 
 
@@ -150,7 +156,10 @@ def build_packet(
     *,
     today: date | None = None,
     max_verification_age_days: int = DEFAULT_MAX_VERIFICATION_AGE_DAYS,
+    requirements: Requirements | None = None,
 ) -> Packet:
+    """With `requirements`, the checklist's items not yet verified lead the flags: what
+    stands between the file and `ready_for_committee`."""
     today = today or date.today()
     provider = session.get(Provider, provider_id)
     if provider is None:
@@ -170,6 +179,7 @@ def build_packet(
         )
     }
     evidence = _evidence(session, {c.document_id for c in creds if c.document_id})
+    psv = verified_days(session, (c.id for c in creds))
     entries = [
         CredentialEntry(
             id=c.id,
@@ -188,6 +198,7 @@ def build_packet(
             verified_at=c.verified_at,
             problems=_problems(c.problems),
             evidence=[evidence[c.document_id]] if c.document_id in evidence else [],
+            source_verified_on=psv.get(c.id),
         )
         for c in creds
     ]
@@ -228,6 +239,10 @@ def build_packet(
                     f"{r.kind.capitalize()} request {r.id} overdue by {r.days_overdue} days",
                 )
             )
+    if requirements is not None:
+        flags.extend(
+            _not_ready(session, requirements, provider_id, decision_date, max_verification_age_days)
+        )
     flags.sort(key=lambda f: FLAG_ORDER.index(f.kind) if f.kind in FLAG_ORDER else len(FLAG_ORDER))
     return Packet(
         provider_id=provider.id,
@@ -245,6 +260,20 @@ def build_packet(
         references=references,
         open_requests=open_requests,
     )
+
+
+def _not_ready(
+    session: Session, requirements: Requirements, provider_id: int, decision: date, max_age: int
+) -> list[Flag]:
+    from compliance.checklist import build_checklist  # the checklist builds on this module
+
+    c = build_checklist(session, requirements, provider_id, decision, max_age_days=max_age)
+    return [
+        Flag(
+            "not_ready", f"{i.label}: {i.status.replace('_', ' ')}. {i.next_step}", i.credential_id
+        )
+        for i in c.blocking
+    ]
 
 
 def _problems(text: str | None) -> list[str]:
@@ -314,7 +343,9 @@ def _flags(e: CredentialEntry, today: date, decision: date, max_age: int) -> lis
             )
     for p in e.problems:
         flags.append(Flag("validator", f"{what}: {p}", e.id))
-    age = (decision - e.verified_at.date()).days
+    if e.superseded_by is None and e.source_verified_on is None:
+        flags.append(Flag("not_verified", f"{what} not verified with its primary source", e.id))
+    age = (decision - (e.source_verified_on or e.verified_at.date())).days
     if e.superseded_by is None and age > max_age:
         flags.append(
             Flag(
@@ -456,7 +487,11 @@ def _credential_block(pdf: ReportPdf, e: CredentialEntry, packet: Packet) -> Non
             else None,
         ],
         ["Referee", e.referee],
-        ["Verified", f"{e.verified_at.date().isoformat()} by {e.verified_by or 'unknown'}"],
+        ["Approved", f"{e.verified_at.date().isoformat()} by {e.verified_by or 'unknown'}"],
+        [
+            "Primary source",
+            f"verified {e.source_verified_on}" if e.source_verified_on else "not yet",
+        ],
         ["Validator", "; ".join(e.problems) if e.problems else "no problems left standing"],
         [
             "Evidence",

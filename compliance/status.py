@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from compliance.requirements import ProviderRules, Requirement, Requirements, RequirementVersion
 from models import Credential, Provider
 from models.compliance import CommitteeDecision
+from models.verification import CredentialVerification
 
 
 class Level(IntEnum):
@@ -445,6 +446,20 @@ def _hours(text: str | None) -> float | None:
     return float(m.group()) if m else None
 
 
+def _source_verified(session: Session, which: Any) -> dict[int, date]:
+    """The latest primary-source verification day per credential: what the committee's time
+    limit runs from. A credential with none keeps its approval day (files from before
+    verifications were recorded)."""
+    v = CredentialVerification
+    q = (
+        select(v.credential_id, func.max(v.verified_on))
+        .join(Credential, Credential.id == v.credential_id)
+        .where(v.result == "verified", which)
+        .group_by(v.credential_id)
+    )
+    return {cid: day for cid, day in session.execute(q)}
+
+
 def load_facts(session: Session, flt: ProviderFilter | None = None) -> list[ProviderFacts]:
     """Providers (filtered in SQL where possible) with their credentials and last approval,
     in three queries whatever the number of providers."""
@@ -480,6 +495,7 @@ def load_facts(session: Session, flt: ProviderFilter | None = None) -> list[Prov
         c.id, c.provider_id, c.doc_type, c.jurisdiction, c.credential_title, c.issue_date,
         c.expiration_date, verified_day, c.problems, c.credit_hours,
     ).where(c.provider_id.in_(ids_sub))  # fmt: skip
+    psv = _source_verified(session, c.provider_id.in_(ids_sub))
     creds: dict[int, list[CredentialFacts]] = defaultdict(list)
     for cid, pid, doc_type, jur, title, issued, expires, verified, problems, hours in conn.execute(
         cq
@@ -489,7 +505,7 @@ def load_facts(session: Session, flt: ProviderFilter | None = None) -> list[Prov
         creds[pid].append(
             CredentialFacts(
                 cid, pid, doc_type, jur.upper() if jur else None, title, issued, expires,
-                verified, problems or None, _hours(hours) if hours else None,
+                psv.get(cid, verified), problems or None, _hours(hours) if hours else None,
             )
         )  # fmt: skip
     dq = (

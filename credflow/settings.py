@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # YAML requirement sets; None = the shipped default set
     requirements_file: Path | None = None
+    # how old a primary-source verification may be at the committee's decision (NCQA 2025
+    # CR 3: 120 days; 90 for a CVO)
+    verification_max_age_days: int = Field(default=120, ge=1, le=3650)
 
     @property
     def https(self) -> bool:

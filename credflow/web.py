@@ -36,6 +36,7 @@ def web_config(settings: Settings) -> WebConfig:
         public_url=settings.public_url or "http://127.0.0.1:8000",
         mail_domain=settings.smtp_from.rsplit("@", 1)[-1],
         requirements_file=settings.requirements_file,
+        verification_max_age_days=settings.verification_max_age_days,
         smtp=SmtpConfig.from_settings(settings),
         notify=notify,
     )

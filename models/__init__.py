@@ -8,7 +8,8 @@ import models.compliance_status
 import models.learned_layout
 import models.records
 import models.screening
-import models.search  # noqa: F401  (the search_terms table; its hook: Database)
+import models.search  # the search_terms table; its hook: Database
+import models.verification  # noqa: F401
 from models.audit import AuditDetail, AuditEvent, record_event
 from models.base import Base
 from models.credential import Credential

@@ -14,6 +14,20 @@ if TYPE_CHECKING:
     from models.credential import Credential
 
 
+PROVIDER_STATUSES = ("applicant", "in_review", "committee", "active", "denied", "inactive")
+# the statuses of a candidate not yet on the staff: reminders go to the coordinator
+APPLICANT_STATUSES = ("applicant", "in_review", "committee")
+# which status may follow which (data, so the office can see and change the pipeline)
+STATUS_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "applicant": ("in_review", "inactive"),
+    "in_review": ("applicant", "committee", "inactive"),
+    "committee": ("in_review", "active", "denied"),
+    "active": ("inactive",),
+    "denied": ("applicant",),
+    "inactive": ("applicant", "active"),
+}
+
+
 class Provider(Base):
     __tablename__ = "providers"
 
@@ -26,6 +40,9 @@ class Provider(Base):
     department: Mapped[str | None] = mapped_column(String(200))
     states: Mapped[list[Any]] = mapped_column(default=list)  # USPS codes of practice
     active: Mapped[bool] = mapped_column(default=True)
+    # where the clinician is on the way from applicant to the staff (PROVIDER_STATUSES)
+    status: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    status_since: Mapped[datetime] = mapped_column(default=utcnow)
     # for exclusion screening only: never shown in patient summaries or committee packets
     date_of_birth: Mapped[date | None]
     # former and maiden names, screened like the current one

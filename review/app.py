@@ -61,6 +61,7 @@ from review.filters import register_filters
 from review.plugins import Plugin, WebContext
 from review.ratelimit import Backoff, RateLimiter
 from review.routes import (
+    applicants,
     audit,
     compliance,
     deviations,
@@ -76,6 +77,7 @@ from review.routes import (
     summaries,
     training,
     users,
+    verifications,
 )
 from review.routes import auth as auth_routes
 from review.routes import queue as queue_routes
@@ -141,6 +143,8 @@ ROUTERS = (
     holds,
     removal,
     audit,
+    applicants,
+    verifications,
 )
 
 

@@ -33,6 +33,8 @@ class WebConfig:
     public_url: str = "http://127.0.0.1:8000"
     mail_domain: str = "localhost"
     requirements_file: Path | None = None
+    # a primary-source verification older than this at the committee's decision is stale
+    verification_max_age_days: int = 120
     # mail for the managers (a confirmed exclusion); None: queue it, send nothing now
     smtp: SmtpConfig | None = None
     notify: NotifyOptions = field(default_factory=NotifyOptions)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -139,6 +139,8 @@ class ProviderOut(BaseModel):
     created_at: datetime
     date_of_birth: date | None = None
     other_names: list[str] = []
+    status: str = "active"
+    status_since: datetime | None = None
 
 
 class ProviderList(BaseModel):
@@ -150,6 +152,10 @@ class ProviderIn(ProviderPatch):
 
     name: str = Field(min_length=1, max_length=200)
     npi: str | None = None
+    # a candidate starts as "applicant"; status changes later go through /status
+    status: (
+        Literal["applicant", "in_review", "committee", "active", "denied", "inactive"] | None
+    ) = None
 
 
 class SuggestionOut(BaseModel):

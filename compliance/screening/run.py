@@ -25,6 +25,7 @@ from compliance.sources.entry import digest
 from models import Credential, Database, Provider, record_event
 from models.base import utcnow
 from models.compliance import Deviation, DeviationStatus
+from models.provider import APPLICANT_STATUSES
 from models.screening import ListEntry, NpiRecord, ScreeningResult, SourceImport
 
 LISTS = ("oig_leie", "sam", "cms_optout")
@@ -82,7 +83,7 @@ def load_people(session: Session, provider_ids: list[int] | None = None) -> list
         Provider.states,
         Provider.other_names,
         Provider.staff_category,
-    ).where(Provider.active.is_(True))
+    ).where(or_(Provider.active.is_(True), Provider.status.in_(APPLICANT_STATUSES)))
     if provider_ids is not None:
         q = q.where(Provider.id.in_(provider_ids))
     people = []

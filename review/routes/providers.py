@@ -72,6 +72,8 @@ def create_provider(body: ProviderIn, session: SessionDep, user: Reviewer) -> Pr
     if npi and session.scalar(select(Provider.id).where(Provider.npi == npi)) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, "A provider with this NPI exists already.")
     given = body.model_dump(include=body.model_fields_set - {"name", "npi"}, exclude_none=True)
+    if body.status:  # only staff on the list are "active" (clinicians' reminders, dashboard)
+        given["active"] = body.status == "active"
     provider = Provider(name=" ".join(body.name.split()), npi=npi, **given)
     given_json = body.model_dump(mode="json", include=set(given))
     session.add(provider)

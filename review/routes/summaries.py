@@ -11,14 +11,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from compliance.packet import (
-    DEFAULT_MAX_VERIFICATION_AGE_DAYS,
     Packet,
     build_packet,
     render_packet_pdf,
 )
 from compliance.summary import build_summary, render_summary_pdf
 from review import params
-from review.deps import ManagerReader, Reader, SessionDep, render
+from review.deps import AppState, ManagerReader, Reader, SessionDep, StateDep, render
 
 router = APIRouter()
 MaxAge = Query(None, ge=1, le=3650)
@@ -45,13 +44,19 @@ def summary_pdf(provider_id: int, session: SessionDep, user: Reader) -> Response
 
 
 def _packet(
-    session: SessionDep, provider_id: int, decision: str | None, max_age: int | None
+    state: AppState,
+    session: SessionDep,
+    provider_id: int,
+    decision: str | None,
+    max_age: int | None,
 ) -> Packet:
+    """The packet under the site's rules: the checklist's unverified items lead its flags."""
     return build_packet(
         session,
         provider_id,
         params.day(decision, "decision") or date.today(),
-        max_verification_age_days=max_age or DEFAULT_MAX_VERIFICATION_AGE_DAYS,
+        max_verification_age_days=max_age or state.config.verification_max_age_days,
+        requirements=state.compliance.requirements(),
     )
 
 
@@ -59,11 +64,12 @@ def _packet(
 def packet_pdf(
     provider_id: int,
     session: SessionDep,
+    state: StateDep,
     user: ManagerReader,
     decision: str | None = None,
     max_age: int | None = MaxAge,
 ) -> Response:
-    packet = _packet(session, provider_id, decision, max_age)
+    packet = _packet(state, session, provider_id, decision, max_age)
     name = f"committee-packet-{provider_id}-{packet.decision_date.isoformat()}.pdf"
     return params.pdf(render_packet_pdf(packet), name)
 
@@ -72,11 +78,12 @@ def packet_pdf(
 def packet_json(
     provider_id: int,
     session: SessionDep,
+    state: StateDep,
     user: ManagerReader,
     decision: str | None = None,
     max_age: int | None = MaxAge,
 ) -> dict[str, Any]:
     """The committee packet's content: credentials, flags, gaps, references."""
-    packet = _packet(session, provider_id, decision, max_age)
+    packet = _packet(state, session, provider_id, decision, max_age)
     out: dict[str, Any] = params.plain(asdict(packet))
     return out
