@@ -2,8 +2,8 @@
 uvicorn: a coordinator creates the candidate, opens the checklist (the agencies named),
 e-mails the missing-items letter (received by aiosmtpd), records each primary-source
 verification with the page's form until the file is ready for the committee, and moves it
-along to the committee, where the Applicants view shows it ready. Screenshots for the
-README: docs/checklist.png, and the letter's PDF rendered to docs/missing-items-letter.png."""
+along to the committee, where the Applicants view shows it ready. Screenshots (copied
+into docs/ for the README): the checklist page, and the letter's PDF rendered with pdftoppm."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from tests.compliance.test_notify import SmtpServer, smtp  # noqa: F401  (the SM
 from tests.review.live import serving
 from tests.review.test_api_support import PASSWORD, add_users, make_app
 
-DOCS = Path(__file__).resolve().parents[3] / "docs"
+# written beside the other browser tests' screenshots; docs/ holds the copies the README shows
+SHOTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
 CREATE = """async (body) => {
   const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token'];
   const r = await fetch('/api/providers', {method: 'POST', body: JSON.stringify(body),
@@ -101,13 +102,14 @@ def test_applicant_walk_in_the_browser(
     app = make_app(db, tmp_path, settings=settings)
     context = browser.new_context(viewport={"width": 1360, "height": 900})
     page = context.new_page()
+    SHOTS.mkdir(parents=True, exist_ok=True)
     with serving(app) as url:
         pid = _walk(page, url, db, smtp)
         day = date.today() - timedelta(days=7)
         done = [_verify_one(page, day) for _ in range(6)]
         assert len(set(done)) == 6
         assert page.locator("#ready").inner_text().startswith("Not ready")
-        page.screenshot(path=str(DOCS / "checklist.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / "checklist.png"), full_page=True)
         while page.locator("#verify-form").count():
             done.append(_verify_one(page, day))
         assert len(done) == 12  # 8 items of the physician set, 2 references, 2 employers
@@ -150,8 +152,8 @@ def _letter_png(db: Database, pid: int, tmp_path: Path) -> None:
             "80",
             "-singlefile",
             str(tmp_path / "letter.pdf"),
-            str(DOCS / "missing-items-letter"),
+            str(SHOTS / "missing-items-letter"),
         ],
         check=True,
     )
-    assert (DOCS / "missing-items-letter.png").stat().st_size > 10_000
+    assert (SHOTS / "missing-items-letter.png").stat().st_size > 10_000
