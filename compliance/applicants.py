@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from compliance import errors
 from compliance.checklist import build_checklist
 from compliance.requirements import Requirements
 from compliance.summary import ProviderNotFound
@@ -18,7 +19,7 @@ from models.compliance_status import mark_stale
 from models.provider import APPLICANT_STATUSES, PROVIDER_STATUSES, STATUS_TRANSITIONS
 
 
-class IllegalTransition(ValueError):
+class IllegalTransition(errors.Conflict):
     """A status that may not follow the current one (the API answers 409)."""
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from compliance import errors
 from compliance.checklist import Checklist
 from compliance.mail import MailTemplates
 from compliance.notify import MAIL_ADDRESS, Draft, queue
@@ -23,7 +24,7 @@ from models.compliance import OutboxMessage
 from models.verification import LetterSent
 
 
-class LetterError(ValueError):
+class LetterError(errors.Invalid):
     """A letter that cannot be sent (no address); `status` is the HTTP status it maps to."""
 
     def __init__(self, message: str, status: int = 422) -> None:
@@ -63,11 +64,34 @@ def send_missing_items_letter(
     key = f"letter:missing_items:{provider.id}:{(count or 0) + 1}"
     context = {"name": provider.name, "items": _item_ctx(checklist)}
     draft = Draft(key, "letter", provider.id, provider.email, "missing_items", context)
-    queue(session, [draft], templates or MailTemplates(), domain=domain)
-    outbox_id = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key))
     n = len(checklist.missing)
+    letter = _queue_letter(
+        session, draft, templates, domain, kind="missing_items", actor=actor, items=n,
+        entity=("provider", provider.id), what=f"missing-items letter: {n} items",
+    )  # fmt: skip
+    return LetterResult(letter.id, letter.outbox_id, provider.email, n)
+
+
+def _queue_letter(
+    session: Session,
+    draft: Draft,
+    templates: MailTemplates | None,
+    domain: str,
+    *,
+    kind: str,
+    actor: str,
+    items: int,
+    entity: tuple[str, int],
+    what: str,
+) -> LetterSent:
+    """Queue the e-mail in the outbox and record the sending on the file (audited)."""
+    queue(session, [draft], templates or MailTemplates(), domain=domain)
+    outbox_id = session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == draft.dedupe_key)
+    )
+    assert draft.provider_id is not None
     letter = LetterSent(
-        provider_id=provider.id, kind="missing_items", actor=actor, outbox_id=outbox_id, items=n
+        provider_id=draft.provider_id, kind=kind, actor=actor, outbox_id=outbox_id, items=items
     )
     session.add(letter)
     session.flush()
@@ -75,11 +99,11 @@ def send_missing_items_letter(
         session,
         actor=actor,
         action="letter.sent",
-        entity_type="provider",
-        entity_id=provider.id,
-        note=f"missing-items letter {letter.id}: {n} items, outbox {outbox_id}",
+        entity_type=entity[0],
+        entity_id=entity[1],
+        note=f"{what}, letter {letter.id}, outbox {outbox_id}",
     )
-    return LetterResult(letter.id, outbox_id, provider.email, n)
+    return letter
 
 
 @dataclass(frozen=True)
@@ -177,26 +201,11 @@ def send_request_letter(
     draft = Draft(
         key, "letter", r.provider_id, r.recipient_email, "request_letter", _request_ctx(r)
     )
-    queue(session, [draft], templates or MailTemplates(), domain=domain)
-    outbox_id = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key))
-    letter = LetterSent(
-        provider_id=r.provider_id,
-        kind=f"{r.kind}_request",
-        actor=actor,
-        outbox_id=outbox_id,
-        items=1,
-    )
-    session.add(letter)
-    session.flush()
-    record_event(
-        session,
-        actor=actor,
-        action="letter.sent",
-        entity_type="reference_request",
-        entity_id=r.id,
-        note=f"{r.kind} request letter {letter.id}, outbox {outbox_id}",
-    )
-    return LetterResult(letter.id, outbox_id, r.recipient_email, 1)
+    letter = _queue_letter(
+        session, draft, templates, domain, kind=f"{r.kind}_request", actor=actor, items=1,
+        entity=("reference_request", r.id), what=f"{r.kind} request letter",
+    )  # fmt: skip
+    return LetterResult(letter.id, letter.outbox_id, r.recipient_email, 1)
 
 
 def render_request_pdf(session: Session, request_id: int) -> bytes:

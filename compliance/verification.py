@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from compliance import errors
 from models import Credential, Document, Provider, record_event
 from models.compliance_status import mark_stale
 from models.verification import (
@@ -23,12 +24,19 @@ from models.verification import (
 DEFAULT_MAX_AGE_DAYS = 120  # NCQA 2025 CR 3
 
 
-class VerificationError(ValueError):
+class VerificationError(errors.Invalid):
     """A verification that cannot be recorded; `status` is the HTTP status it maps to."""
 
     def __init__(self, message: str, status: int = 422) -> None:
         super().__init__(message)
         self.status = status
+
+
+class VerificationNotFound(VerificationError, errors.NotFound):
+    """The credential, document or provider named does not exist (404)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 404)
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,7 @@ def _view(v: CredentialVerification) -> VerificationView:
 
 def _check(session: Session, credential_id: int, data: VerificationIn, today: date) -> None:
     if session.get(Credential, credential_id) is None:
-        raise VerificationError(f"No credential {credential_id}.", 404)
+        raise VerificationNotFound(f"No credential {credential_id}.")
     if not data.source.strip():
         raise VerificationError("Name the source the credential was verified with.")
     if data.method not in VERIFICATION_METHODS:
@@ -80,7 +88,7 @@ def _check(session: Session, credential_id: int, data: VerificationIn, today: da
     if data.verified_on > today:
         raise VerificationError("A verification cannot be dated in the future.")
     if data.document_id is not None and session.get(Document, data.document_id) is None:
-        raise VerificationError(f"No document {data.document_id}.", 404)
+        raise VerificationNotFound(f"No document {data.document_id}.")
 
 
 def record_verification(
@@ -212,7 +220,7 @@ def explain_gap(
     """Record the candidate's explanation of a gap in the work history (audited; the
     explanation's words stay in the event's detail, which a removal can erase)."""
     if session.get(Provider, provider_id) is None:
-        raise VerificationError(f"No provider {provider_id}.", 404)
+        raise VerificationNotFound(f"No provider {provider_id}.")
     if end <= start:
         raise VerificationError("The gap must end after it starts.")
     if not explanation.strip():

@@ -14,21 +14,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from compliance.applicants import IllegalTransition, change_status, pipeline
+from compliance.applicants import change_status, pipeline
 from compliance.checklist import Checklist, build_checklist, checklist_json
 from compliance.letters import (
-    LetterError,
     letters_sent,
     render_missing_items_pdf,
     render_request_pdf,
     send_missing_items_letter,
     send_request_letter,
 )
-from compliance.references import RequestNotFound
 from compliance.requirements import Requirements
 from compliance.screening.adjudicate import send_now
-from compliance.summary import ProviderNotFound
-from compliance.verification import VerificationError, explain_gap, gap_explanations
+from compliance.verification import explain_gap, gap_explanations
 from models import Credential, Provider
 from models.provider import PROVIDER_STATUSES, STATUS_TRANSITIONS
 from models.verification import VERIFICATION_METHODS, VERIFICATION_RESULTS
@@ -50,16 +47,13 @@ def max_age_of(state: AppState) -> int:
 def checklist_for(
     state: AppState, session: Session, provider_id: int, on: date | None
 ) -> Checklist:
-    try:
-        return build_checklist(
-            session,
-            requirements_of(state),
-            provider_id,
-            on or date.today(),
-            max_age_days=max_age_of(state),
-        )
-    except ProviderNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No provider {provider_id}.") from None
+    return build_checklist(
+        session,
+        requirements_of(state),
+        provider_id,
+        on or date.today(),
+        max_age_days=max_age_of(state),
+    )
 
 
 class StatusIn(BaseModel):
@@ -68,12 +62,7 @@ class StatusIn(BaseModel):
 
 
 def _change(session: Session, provider_id: int, body: StatusIn, actor: str) -> dict[str, Any]:
-    try:
-        done = change_status(session, provider_id, body.status, actor=actor, reason=body.reason)
-    except ProviderNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No provider {provider_id}.") from None
-    except IllegalTransition as e:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
+    done = change_status(session, provider_id, body.status, actor=actor, reason=body.reason)
     session.commit()
     return {
         "id": provider_id,
@@ -104,12 +93,9 @@ def _send_letter(
     state: AppState, session: Session, provider_id: int, actor: str, background: BackgroundTasks
 ) -> dict[str, Any]:
     checklist = checklist_for(state, session, provider_id, None)
-    try:
-        sent = send_missing_items_letter(
-            session, checklist, actor=actor, domain=state.config.mail_domain
-        )
-    except LetterError as e:
-        raise HTTPException(e.status, str(e)) from None
+    sent = send_missing_items_letter(
+        session, checklist, actor=actor, domain=state.config.mail_domain
+    )
     session.commit()
     if state.config.smtp is not None:
         background.add_task(
@@ -170,14 +156,9 @@ def request_letter_api(
     background: BackgroundTasks,
 ) -> dict[str, Any]:
     """E-mail a reference or employment-verification request with its form (recorded)."""
-    try:
-        sent = send_request_letter(
-            session, request_id, actor=user.username, domain=state.config.mail_domain
-        )
-    except RequestNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No request {request_id}.") from None
-    except LetterError as e:
-        raise HTTPException(e.status, str(e)) from None
+    sent = send_request_letter(
+        session, request_id, actor=user.username, domain=state.config.mail_domain
+    )
     session.commit()
     if state.config.smtp is not None:
         background.add_task(send_now, state.db, state.config.smtp, state.config.notify)
@@ -186,10 +167,7 @@ def request_letter_api(
 
 @router.get("/reference-requests/{request_id}/letter.pdf", include_in_schema=False)
 def request_letter_pdf(request_id: int, session: SessionDep, user: Reader) -> Response:
-    try:
-        content = render_request_pdf(session, request_id)
-    except RequestNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No request {request_id}.") from None
+    content = render_request_pdf(session, request_id)
     return Response(
         content,
         media_type="application/pdf",
@@ -207,12 +185,9 @@ class GapIn(BaseModel):
 
 
 def _explain(session: Session, provider_id: int, body: GapIn, actor: str) -> dict[str, Any]:
-    try:
-        g = explain_gap(
-            session, provider_id, body.gap_start, body.gap_end, body.explanation, actor=actor
-        )
-    except VerificationError as e:
-        raise HTTPException(e.status, str(e)) from None
+    g = explain_gap(
+        session, provider_id, body.gap_start, body.gap_end, body.explanation, actor=actor
+    )
     session.commit()
     return {
         "id": g.id,

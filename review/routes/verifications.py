@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from compliance.verification import (
-    VerificationError,
     VerificationIn,
     VerificationView,
     list_verifications,
@@ -43,12 +42,9 @@ def _json(v: VerificationView) -> dict[str, Any]:
 def _record(
     session: Session, credential_id: int, body: VerificationBody, actor: str
 ) -> VerificationView:
-    try:
-        view = record_verification(
-            session, credential_id, VerificationIn(**body.model_dump()), actor=actor
-        )
-    except VerificationError as e:
-        raise HTTPException(e.status, str(e)) from None
+    view = record_verification(
+        session, credential_id, VerificationIn(**body.model_dump()), actor=actor
+    )
     session.commit()
     return view
 
