@@ -1,0 +1,266 @@
+"""The clinician directory: search, filters, sorting and paging over every clinician, and
+its CSV export. Plain data out (`DirectoryPage`), no web code.
+
+The compliance standing is read from the kept judgement (`models.compliance_status`, written
+by `compliance.standing.refresh`) as of a day, the same way the dashboard reads it, so one
+page is a single query over `providers` left-joined to `provider_compliance` at 20,000
+clinicians. A row judged under other rules (or never) shows as `unknown`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any, Literal
+
+from sqlalchemy import String, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement, Select
+
+from compliance.expirations import _cell as csv_cell  # one rule for formula-safe cells
+from models import Credential, Provider
+from models.compliance_status import ComplianceSpan, ProviderCompliance
+
+Standing = Literal["compliant", "at_risk", "non_compliant", "unknown"]
+STANDINGS: tuple[str, ...] = ("compliant", "at_risk", "non_compliant", "unknown")
+STATUSES: tuple[str, ...] = ("active", "inactive", "all")
+SORTS: dict[str, str] = {
+    "name": "Name",
+    "npi": "NPI",
+    "category": "Staff category",
+    "department": "Department",
+    "standing": "Compliance",
+    "updated": "Last changed",
+}
+PAGE_SIZES = (25, 50, 100)
+MAX_QUERY = 100
+CSV_COLUMNS = (
+    "provider_id", "name", "npi", "email", "staff_category", "department", "states",
+    "active", "standing", "at_risk_from", "non_compliant_from",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DirectoryQuery:
+    """What the directory was asked for: every value comes from the page's query string."""
+
+    q: str = ""
+    category: str | None = None
+    department: str | None = None
+    state: str | None = None
+    status: str = "active"
+    standing: str | None = None
+    sort: str = "name"
+    desc: bool = False
+    page: int = 1
+    per_page: int = 50
+
+    def normalised(self) -> DirectoryQuery:
+        """Unknown values fall back to the defaults instead of failing the page."""
+        return replace(
+            self,
+            q=" ".join(self.q.split())[:MAX_QUERY],
+            category=self.category or None,
+            department=self.department or None,
+            state=(self.state or "").strip().upper()[:2] or None,
+            status=self.status if self.status in STATUSES else "active",
+            standing=self.standing if self.standing in STANDINGS else None,
+            sort=self.sort if self.sort in SORTS else "name",
+            page=max(1, self.page),
+            per_page=self.per_page if self.per_page in PAGE_SIZES else 50,
+        )
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        """The query string for this query with `changes` (defaults left out: short URLs)."""
+        values = {**self.__dict__, **changes}
+        defaults = DirectoryQuery().__dict__
+        out: dict[str, str] = {}
+        for key, value in values.items():
+            if value in (None, "") or value == defaults[key]:
+                continue
+            out[key] = ("1" if value else "") if isinstance(value, bool) else str(value)
+        return out
+
+
+@dataclass(frozen=True)
+class DirectoryRow:
+    id: int
+    name: str
+    npi: str | None
+    email: str | None
+    staff_category: str | None
+    department: str | None
+    states: tuple[str, ...]
+    active: bool
+    standing: str
+    at_risk_from: date | None
+    non_compliant_from: date | None
+
+
+@dataclass(frozen=True)
+class DirectoryPage:
+    query: DirectoryQuery
+    rows: list[DirectoryRow]
+    total: int
+    pages: int
+    choices: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _standing_expr(on: date, key: str) -> ColumnElement[str]:
+    """The clinician's standing on `on`, as `compliance.standing.Standing.level_on` says."""
+    pc = ProviderCompliance
+    span = exists().where(
+        ComplianceSpan.provider_id == Provider.id,
+        ComplianceSpan.starts <= on,
+        or_(ComplianceSpan.ends.is_(None), ComplianceSpan.ends > on),
+    )
+    return case(
+        (or_(pc.rules_key.is_(None), pc.rules_key != key), literal("unknown")),
+        (pc.non_compliant_from <= on, literal("non_compliant")),
+        (or_(pc.at_risk_from <= on, span), literal("at_risk")),
+        else_=literal("compliant"),
+    )
+
+
+def _search(q: str) -> ColumnElement[bool]:
+    """Name (any part, any case), NPI (prefix) or a credential's number (exact)."""
+    digits = q.replace(" ", "")
+    like = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    terms: list[ColumnElement[bool]] = [func.lower(Provider.name).like(like, escape="\\")]
+    if digits.isdigit():
+        terms.append(Provider.npi.like(digits + "%"))
+    number = exists().where(
+        Credential.provider_id == Provider.id,
+        func.upper(Credential.credential_number) == q.upper(),
+    )
+    terms.append(number)
+    return or_(*terms)
+
+
+def _filtered(query: DirectoryQuery, on: date, key: str) -> tuple[Select[Any], Any]:
+    standing = _standing_expr(on, key).label("standing")
+    stmt = select(
+        Provider.id, Provider.name, Provider.npi, Provider.email, Provider.staff_category,
+        Provider.department, Provider.states, Provider.active, standing,
+        ProviderCompliance.at_risk_from, ProviderCompliance.non_compliant_from,
+    ).outerjoin(ProviderCompliance, ProviderCompliance.provider_id == Provider.id)  # fmt: skip
+    where: list[ColumnElement[bool]] = []
+    if query.q:
+        where.append(_search(query.q))
+    if query.category:
+        where.append(Provider.staff_category == query.category)
+    if query.department:
+        where.append(Provider.department == query.department)
+    if query.state:
+        # JSON list as text on both databases: ["CA", "NV"]
+        where.append(cast(Provider.states, String).like(f'%"{query.state}"%'))
+    if query.status != "all":
+        where.append(Provider.active.is_(query.status == "active"))
+    if query.standing:
+        where.append(_standing_expr(on, key) == query.standing)
+    if where:
+        stmt = stmt.where(and_(*where))
+    return stmt, standing
+
+
+def _ordered(stmt: Select[Any], query: DirectoryQuery, standing: Any) -> Select[Any]:
+    rank = case(
+        (standing == "non_compliant", 0), (standing == "at_risk", 1),
+        (standing == "unknown", 2), else_=3,
+    )  # fmt: skip
+    columns: dict[str, Any] = {
+        "name": Provider.name,
+        "npi": Provider.npi,
+        "category": Provider.staff_category,
+        "department": Provider.department,
+        "standing": rank,
+        "updated": Provider.updated_at,
+    }
+    col = columns[query.sort]
+    first = col.desc() if query.desc else col.asc()
+    keys = [first.nulls_last()] if query.sort not in ("name", "standing") else [first]
+    if query.sort != "name":
+        keys.append(Provider.name.asc())
+    return stmt.order_by(*keys, Provider.id.asc())
+
+
+def _row(r: Any) -> DirectoryRow:
+    return DirectoryRow(
+        id=r.id, name=r.name, npi=r.npi, email=r.email, staff_category=r.staff_category,
+        department=r.department, states=tuple(str(s) for s in (r.states or ())),
+        active=bool(r.active), standing=r.standing, at_risk_from=r.at_risk_from,
+        non_compliant_from=r.non_compliant_from,
+    )  # fmt: skip
+
+
+def choices(session: Session, categories: list[str] | tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """Values for the filter drop-downs: the configured categories and those in use."""
+    deps = session.scalars(
+        select(Provider.department).distinct().where(Provider.department.is_not(None))
+    )
+    cats = session.scalars(
+        select(Provider.staff_category).distinct().where(Provider.staff_category.is_not(None))
+    )
+    return {
+        "departments": sorted(d for d in deps if d),
+        "categories": sorted(set(categories) | {c for c in cats if c}),
+    }
+
+
+def directory(
+    session: Session,
+    query: DirectoryQuery,
+    *,
+    on: date,
+    rules_key: str,
+    categories: list[str] | tuple[str, ...] = (),
+) -> DirectoryPage:
+    """One page of the directory (the last page when `page` is beyond it)."""
+    query = query.normalised()
+    stmt, standing = _filtered(query, on, rules_key)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    pages = max(1, -(-total // query.per_page))
+    query = replace(query, page=min(query.page, pages))
+    page_stmt = _ordered(stmt, query, standing)
+    page_stmt = page_stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
+    rows = [_row(r) for r in session.execute(page_stmt)]
+    return DirectoryPage(query, rows, total, pages, choices(session, categories))
+
+
+def iter_rows(
+    session: Session, query: DirectoryQuery, *, on: date, rules_key: str
+) -> Iterator[DirectoryRow]:
+    """Every row the query selects (no paging), in its order, read in batches."""
+    query = query.normalised()
+    stmt, standing = _filtered(query, on, rules_key)
+    result = session.execute(_ordered(stmt, query, standing).execution_options(yield_per=1000))
+    for r in result:
+        yield _row(r)
+
+
+def csv_lines(rows: Iterator[DirectoryRow]) -> Iterator[str]:
+    """The CSV export line by line (header first); cells a spreadsheet would run as a
+    formula are neutralised as the dashboard's export does."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+
+    def flush() -> str:
+        text = buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        return text
+
+    writer.writerow(CSV_COLUMNS)
+    yield flush()
+    for r in rows:
+        writer.writerow(
+            [csv_cell(v) for v in (
+                r.id, r.name, r.npi, r.email, r.staff_category, r.department,
+                " ".join(r.states), "yes" if r.active else "no", r.standing,
+                r.at_risk_from, r.non_compliant_from,
+            )]
+        )  # fmt: skip
+        yield flush()
