@@ -53,6 +53,8 @@ class Details:
     states: tuple[str, ...]
     active: bool
     other_names: tuple[str, ...]
+    # for exclusion screening only: shown in the staff's form, never in summaries
+    date_of_birth: date | None
     created_at: datetime
     updated_at: datetime
 
@@ -156,6 +158,7 @@ def _details(p: Provider) -> Details:
         id=p.id, name=p.name, npi=p.npi, email=p.email, staff_category=p.staff_category,
         department=p.department, states=tuple(str(s) for s in (p.states or ())),
         active=p.active, other_names=tuple(str(n) for n in (p.other_names or ())),
+        date_of_birth=p.date_of_birth,
         created_at=p.created_at, updated_at=p.updated_at,
     )  # fmt: skip
 

@@ -49,7 +49,6 @@ from compliance.status import (
     ProviderFilter,
     WhatIfReport,
     diff_versions,
-    evaluate,
     load_facts,
     provider_status,
     what_if,
@@ -347,38 +346,6 @@ def install(app: FastAPI, web: WebContext) -> None:
         )  # fmt: skip
 
     # -- one clinician --
-
-    @pages.get("/providers/{provider_id}", response_class=HTMLResponse)
-    def provider_page(
-        request: Request, provider_id: int, user: User = staff_read, on: str | None = None,
-        saved: str | None = None, error: str | None = None,
-    ) -> Response:  # fmt: skip
-        day = _parse_day(on)
-        reqs = requirements()
-        with db_session() as s:
-            p = s.get(Provider, provider_id)
-            if p is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, f"No provider {provider_id}.")
-            st = provider_status(s, reqs, provider_id, day)
-            # the rules in force before the current version, for "the rules changed on ..."
-            current = reqs.version_on(day)
-            prev = reqs.previous(current)
-            st_prev = None
-            if prev is not None:
-                facts = load_facts(
-                    s, ProviderFilter(active_only=False, provider_ids=(provider_id,))
-                )
-                st_prev = evaluate(facts[0], prev, day) if facts else None
-            decisions = s.scalars(
-                select(CommitteeDecision).where(CommitteeDecision.provider_id == provider_id)
-                .order_by(CommitteeDecision.decided_on.desc())
-            ).all()  # fmt: skip
-            ctx = {
-                "p": provider_json(p), "st": st, "st_prev": st_prev, "version": current,
-                "prev": prev, "decisions": decisions, "on": day, "saved": saved, "error": error,
-                "categories": sorted(set(current.categories) | set(_choices(s)["categories"])),
-            }  # fmt: skip
-        return page(request, "provider.html", ctx)
 
     @pages.post("/providers/{provider_id}")
     def provider_save(

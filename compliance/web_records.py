@@ -33,16 +33,14 @@ from compliance import removal as rm
 from compliance.audit_log import AuditFilter, csv_lines, filter_choices, iter_events, query_events
 from compliance.packet import DEFAULT_MAX_VERIFICATION_AGE_DAYS, build_packet, render_packet_pdf
 from compliance.references import (
-    LETTER_TYPES,
     RequestNotFound,
     list_requests,
     mark_received,
     overdue_requests,
     request_letter,
-    suggest_request,
 )
 from compliance.summary import ProviderNotFound, build_summary, render_summary_pdf
-from models import Credential, Document, DocumentStatus, Provider, Role, User
+from models import Credential, Document, DocumentStatus, Role, User
 from models.records import RequestKind
 
 if TYPE_CHECKING:
@@ -179,57 +177,6 @@ def install(app: FastAPI, web: WebContext) -> None:
         return _plain(asdict(packet_of(provider_id, decision, max_age)))
 
     # -- a provider's records page -------------------------------------------------------------
-
-    @pages.get("/providers/{provider_id}/records", response_class=HTMLResponse)
-    def records_page(
-        request: Request, provider_id: int, error: str | None = None, user: User = reader
-    ) -> Response:
-        with db_session() as s:
-            provider = s.get(Provider, provider_id)
-            if provider is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, "No such clinician.")
-            documents = list(
-                s.scalars(
-                    select(Document)
-                    .where(
-                        Document.provider_id == provider_id,
-                        Document.status != DocumentStatus.DELETED,
-                    )
-                    .order_by(Document.id)
-                )
-            )
-            credentials = s.scalar(
-                select(Credential.id).where(Credential.provider_id == provider_id).limit(1)
-            )
-            doc_ids = {d.id for d in documents}
-            holds = [
-                h
-                for h in rm.list_holds(s)
-                if h.provider_id == provider_id or h.document_id in doc_ids
-            ]
-            requests = list_requests(s, provider_id=provider_id)
-            # preselect the letter that most likely answers each open request
-            suggested: dict[int, int] = {}
-            for d in documents:
-                if d.doc_type in LETTER_TYPES.values():
-                    match = suggest_request(s, d.id)
-                    if match is not None:
-                        suggested.setdefault(match.id, d.id)
-        return page(
-            request,
-            "provider.html",
-            {
-                "provider": provider,
-                "documents": documents,
-                "has_credentials": credentials is not None,
-                "holds": holds,
-                "requests": requests,
-                "suggested": suggested,
-                "kinds": [k.value for k in RequestKind],
-                "today": date.today(),
-                "error": error,
-            },
-        )
 
     # -- reference and employment verification requests ---------------------------------------
 

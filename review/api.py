@@ -8,7 +8,6 @@ Readers (every role) may read; coordinators, managers and admins may decide; aud
 from __future__ import annotations
 
 import contextlib
-import mimetypes
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar

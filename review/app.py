@@ -76,7 +76,7 @@ from review.deps import (
 )
 from review.plugins import Plugin, WebContext
 from review.ratelimit import Backoff, RateLimiter
-from review.routes import layouts, screenings
+from review.routes import clinicians, layouts, screenings
 from review.security import (
     AuthBeforeBody,
     BodyLimit,
@@ -221,6 +221,8 @@ def create_app(
     _load_pages_router(app)
     app.include_router(screenings.router)
     state.nav.append(screenings.NAV)
+    app.include_router(clinicians.router)
+    state.nav.append(clinicians.NAV)
 
     web = WebContext(
         db=db,

@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import (
-    Credential,
     Document,
     DocumentField,
     DocumentPage,
@@ -32,7 +31,7 @@ from models import (
 from models.failed import failed_documents, retry_document
 from review import approve as approve_mod
 from review import claims, forms, providers, queue
-from review.api import MAX_ID, DocumentId, ProviderId
+from review.api import MAX_ID, DocumentId
 from review.deps import READERS, REVIEWERS, SessionDep, get_state, has_role, require_role
 
 router = APIRouter(include_in_schema=False)
@@ -300,41 +299,6 @@ async def needs_information(
     form = await request.form()
     note = " ".join(str(form.get("note") or form.get("reason") or "").split())
     return await _run(lambda: _decide(session, request, document_id, user, "needs", note))
-
-
-# ---- providers -----------------------------------------------------------------------
-@router.get("/providers/{provider_id}", response_class=HTMLResponse)
-def provider_view(
-    provider_id: ProviderId, request: Request, session: SessionDep, user: User = Reader
-) -> Response:
-    provider = session.get(Provider, provider_id)
-    if provider is None:
-        return _not_found(request)
-    credentials = list(
-        session.scalars(
-            select(Credential)
-            .where(Credential.provider_id == provider_id)
-            .order_by(Credential.expiration_date.is_(None), Credential.expiration_date)
-        )
-    )
-    documents = list(
-        session.scalars(
-            select(Document)
-            .where(Document.provider_id == provider_id)
-            .order_by(Document.created_at.desc())
-            .limit(100)
-        )
-    )
-    return render(
-        request,
-        "provider.html",
-        {
-            "provider": provider,
-            "credentials": credentials,
-            "documents": documents,
-            "today": datetime.now(UTC).date(),
-        },
-    )
 
 
 async def _run(fn: Any) -> Any:
