@@ -132,21 +132,15 @@ def _search(q: str) -> ColumnElement[bool]:
     terms: list[ColumnElement[bool]] = [func.lower(Provider.name).like(like, escape="\\")]
     if digits.isdigit():
         terms.append(Provider.npi.like(digits + "%"))
-    number = exists().where(
-        Credential.provider_id == Provider.id,
-        func.upper(Credential.credential_number) == q.upper(),
+    # the few clinicians holding that number, from its index (not a probe per clinician)
+    holders = select(Credential.provider_id).where(
+        func.upper(Credential.credential_number) == q.upper()
     )
-    terms.append(number)
+    terms.append(Provider.id.in_(holders))
     return or_(*terms)
 
 
-def _filtered(query: DirectoryQuery, on: date, key: str) -> tuple[Select[Any], Any]:
-    standing = _standing_expr(on, key).label("standing")
-    stmt = select(
-        Provider.id, Provider.name, Provider.npi, Provider.email, Provider.staff_category,
-        Provider.department, Provider.states, Provider.active, standing,
-        ProviderCompliance.at_risk_from, ProviderCompliance.non_compliant_from,
-    ).outerjoin(ProviderCompliance, ProviderCompliance.provider_id == Provider.id)  # fmt: skip
+def _conditions(query: DirectoryQuery, on: date, key: str) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if query.q:
         where.append(_search(query.q))
@@ -161,12 +155,25 @@ def _filtered(query: DirectoryQuery, on: date, key: str) -> tuple[Select[Any], A
         where.append(Provider.active.is_(query.status == "active"))
     if query.standing:
         where.append(_standing_expr(on, key) == query.standing)
-    if where:
-        stmt = stmt.where(and_(*where))
-    return stmt, standing
+    return where
 
 
-def _ordered(stmt: Select[Any], query: DirectoryQuery, standing: Any) -> Select[Any]:
+def _needs_judgement(query: DirectoryQuery) -> bool:
+    return bool(query.standing) or query.sort == "standing"
+
+
+def _selecting(
+    stmt: Select[Any], query: DirectoryQuery, on: date, key: str, join: bool
+) -> Select[Any]:
+    """`stmt` over the providers the query selects, joined to the kept judgement if `join`."""
+    if join:
+        stmt = stmt.outerjoin(ProviderCompliance, ProviderCompliance.provider_id == Provider.id)
+    where = _conditions(query, on, key)
+    return stmt.where(and_(*where)) if where else stmt
+
+
+def _ordered(stmt: Select[Any], query: DirectoryQuery, on: date, key: str) -> Select[Any]:
+    standing = _standing_expr(on, key)
     rank = case(
         (standing == "non_compliant", 0), (standing == "at_risk", 1),
         (standing == "unknown", 2), else_=3,
@@ -185,6 +192,16 @@ def _ordered(stmt: Select[Any], query: DirectoryQuery, standing: Any) -> Select[
     if query.sort != "name":
         keys.append(Provider.name.asc())
     return stmt.order_by(*keys, Provider.id.asc())
+
+
+def _wide(on: date, key: str) -> Select[Any]:
+    """What a row shows: the clinician and the kept judgement."""
+    return select(
+        Provider.id, Provider.name, Provider.npi, Provider.email, Provider.staff_category,
+        Provider.department, Provider.states, Provider.active,
+        _standing_expr(on, key).label("standing"),
+        ProviderCompliance.at_risk_from, ProviderCompliance.non_compliant_from,
+    ).outerjoin(ProviderCompliance, ProviderCompliance.provider_id == Provider.id)  # fmt: skip
 
 
 def _row(r: Any) -> DirectoryRow:
@@ -220,13 +237,20 @@ def directory(
 ) -> DirectoryPage:
     """One page of the directory (the last page when `page` is beyond it)."""
     query = query.normalised()
-    stmt, standing = _filtered(query, on, rules_key)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    join = _needs_judgement(query)
+    counting = _selecting(select(func.count(Provider.id)), query, on, rules_key, join)
+    total = session.scalar(counting) or 0
     pages = max(1, -(-total // query.per_page))
     query = replace(query, page=min(query.page, pages))
-    page_stmt = _ordered(stmt, query, standing)
-    page_stmt = page_stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
-    rows = [_row(r) for r in session.execute(page_stmt)]
+    # a deferred join: the page's ids from the narrow (indexed) query, then their rows
+    ids_stmt = _ordered(_selecting(select(Provider.id), query, on, rules_key, join), query,
+                        on, rules_key)  # fmt: skip
+    ids = list(session.scalars(
+        ids_stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
+    ))  # fmt: skip
+    found = {r.id: _row(r) for r in session.execute(
+        _wide(on, rules_key).where(Provider.id.in_(ids)))}  # fmt: skip
+    rows = [found[i] for i in ids if i in found]
     return DirectoryPage(query, rows, total, pages, choices(session, categories))
 
 
@@ -235,8 +259,9 @@ def iter_rows(
 ) -> Iterator[DirectoryRow]:
     """Every row the query selects (no paging), in its order, read in batches."""
     query = query.normalised()
-    stmt, standing = _filtered(query, on, rules_key)
-    result = session.execute(_ordered(stmt, query, standing).execution_options(yield_per=1000))
+    stmt = _ordered(_selecting(_wide(on, rules_key), query, on, rules_key, False), query, on,
+                    rules_key)  # fmt: skip
+    result = session.execute(stmt.execution_options(yield_per=1000))
     for r in result:
         yield _row(r)
 

@@ -20,7 +20,7 @@ class Provider(Base):
         # the directory's filters and its name-ordered pages (migration 0010)
         Index("ix_providers_staff_category", "staff_category"),
         Index("ix_providers_department", "department"),
-        Index("ix_providers_active_name", "active", "name"),
+        Index("ix_providers_active_name", "active", "name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_index('ix_providers_staff_category', 'providers', ['staff_category'], unique=False)
     op.create_index('ix_providers_department', 'providers', ['department'], unique=False)
-    op.create_index('ix_providers_active_name', 'providers', ['active', 'name'], unique=False)
+    op.create_index('ix_providers_active_name', 'providers', ['active', 'name', 'id'], unique=False)
     op.create_index(
         'ix_credentials_number_upper', 'credentials', [sa.text('upper(credential_number)')],
         unique=False,
