@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +16,15 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditEvent, Credential, Provider
+from models.compliance import CommitteeDecision
 from tests.compliance.clinician_support import SampleFile, seed_file
 from tests.review.browser.conftest import PASSWORD
 from tests.review.live import serving
 
 pytestmark = pytest.mark.browser
 
-FIRST = ["Aisha", "Ben", "Carmen", "David", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jamal",
-         "Kate", "Luis", "Mei", "Noah", "Olga", "Priya", "Quinn", "Rosa", "Sam", "Tomas"]  # fmt: skip
-LAST = ["Okafor", "Lindqvist", "Reyes", "Nakamura", "Haddad", "Brennan", "Kowalski", "Osei",
-        "Marchetti", "Dubois", "Patel", "Johansson", "Abara", "Castillo", "Weber"]  # fmt: skip
+FIRST = "Aisha Ben Carmen David Elena Farid Grace Hiro Ines Jamal Kate Luis Mei Noah Olga".split()
+LAST = "Okafor Lindqvist Reyes Nakamura Haddad Brennan Kowalski Osei Marchetti Dubois".split()
 DEPARTMENTS = ["Emergency Medicine", "Family Medicine", "ICU", "Surgery", "Cardiology"]
 CATEGORIES = ["physician", "registered_nurse", "advanced_practice_nurse", "physician_assistant"]
 
@@ -49,27 +48,73 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     sample = seed_file(ctx.db, ctx.layout, today)
     rng = random.Random(12)
     with ctx.db.session() as s:
-        for name, role in {"alice": "coordinator", "morgan": "manager", "audrey": "auditor"}.items():
+        for name, role in {
+            "alice": "coordinator",
+            "morgan": "manager",
+            "audrey": "auditor",
+        }.items():
             auth.create_user(s, name, PASSWORD, role)
         names = sorted({f"{f} {last}" for f in FIRST for last in LAST})
         for n, name in enumerate(rng.sample(names, 72)):
-            category = CATEGORIES[n % 4]
-            p = Provider(name=name, npi=f"{1_234_500_000 + n * 7:010d}",
-                         email=name.lower().replace(" ", ".") + "@example.org",
-                         staff_category=category, department=DEPARTMENTS[n % 5],
-                         states=[["CA"], ["OR"], ["CA", "NV"], ["WA"]][n % 4],
-                         active=n % 11 != 5)  # fmt: skip
-            s.add(p)
-            s.flush()
-            lic = "medical_license" if category in ("physician", "physician_assistant") else (
-                "nursing_license")  # fmt: skip
-            for st in p.states:
-                s.add(Credential(provider_id=p.id, doc_type=lic, jurisdiction=st,
-                                 credential_number=f"{st}{40_000 + n}",
-                                 expiration_date=today + timedelta(days=rng.randint(-30, 700))))  # fmt: skip
+            add_clinician(s, n, name, rng.randint(15, 50), today)
     with serving(build_app(ctx)) as url:
         yield Site(url, ctx.db, sample)
     ctx.close()
+
+
+def add_clinician(s: Any, n: int, name: str, lapse_days: int, today: date) -> None:
+    """Most hold everything; every fifth has a licence lapsing soon, every seventh lacks
+    the insurance, every eleventh is inactive."""
+    category = CATEGORIES[n % 4]
+    p = Provider(
+        name=name,
+        npi=f"{1_234_500_000 + n * 7:010d}",
+        email=name.lower().replace(" ", ".") + "@example.org",
+        staff_category=category,
+        department=DEPARTMENTS[n % 5],
+        states=[["CA"], ["OR"], ["CA", "NV"], ["WA"]][n % 4],
+        active=n % 11 != 5,
+    )
+    s.add(p)
+    s.flush()
+    doctor = category in ("physician", "physician_assistant")
+    licence_days = lapse_days if n % 5 == 0 else 500
+    for st in p.states:
+        s.add(
+            Credential(
+                provider_id=p.id,
+                doc_type="medical_license" if doctor else "nursing_license",
+                jurisdiction=st,
+                credential_number=f"{st}{40_000 + n}",
+                expiration_date=today + timedelta(days=licence_days),
+            )
+        )
+    held: list[tuple[str, str | None, str | None, int | None]] = [
+        ("dea_registration", p.states[0], None, 600),
+        ("board_certification", None, "Internal Medicine", None),
+        ("diploma", None, "Doctor of Medicine", None),
+        ("life_support_card", None, "BLS Provider", None),
+        ("cme_certificate", None, "Grand rounds", None),
+    ]
+    if n % 7:
+        held.append(("malpractice_insurance", None, None, 300))
+    for doc_type, state, title, days in held:
+        s.add(
+            Credential(
+                provider_id=p.id,
+                doc_type=doc_type,
+                jurisdiction=state,
+                credential_title=title,
+                credit_hours="60" if doc_type == "cme_certificate" else None,
+                issue_date=today - timedelta(days=60),
+                expiration_date=today + timedelta(days=days) if days else None,
+            )
+        )
+    s.add(
+        CommitteeDecision(
+            provider_id=p.id, decided_on=today - timedelta(days=300), decision="approved"
+        )
+    )
 
 
 def sign_in(page: Any, url: str, username: str, then: str) -> None:
@@ -103,9 +148,7 @@ def test_walk_search_filter_page_and_open_the_file(
 
     # the live search: typing updates the results and the shareable URL
     page.fill("#f-q", "gonzalez")
-    page.wait_for_function(
-        "() => document.querySelectorAll('#results tbody tr').length === 1"
-    )
+    page.wait_for_function("() => document.querySelectorAll('#results tbody tr').length === 1")
     assert result_names(page) == ["Maria Elena Gonzalez"]
     page.wait_for_url("**/providers?q=gonzalez*")
     # by licence number too
@@ -145,7 +188,11 @@ def test_walk_search_filter_page_and_open_the_file(
     image.wait_for_load_state()
     assert image.url.endswith(f"/documents/{site.sample.document_id}/pages/1.png")
     image.close()
-    page.screenshot(path=str(screenshots / "clinician-file.png"), full_page=True)
+    page.screenshot(
+        path=str(screenshots / "clinician-file.png"),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": 1360, "height": 2000},
+    )
     # the old pages land on their sections
     page.goto(f"{site.url}/providers/{site.sample.provider_id}/records")
     assert page.url.endswith(f"/providers/{site.sample.provider_id}#records")
@@ -175,13 +222,15 @@ def test_details_by_keyboard_and_an_auditor_reads_only(site: Site, browser: Any)
     assert "Saved: department." in page.locator("[role=status]").inner_text()
     with site.db.session() as s:
         assert s.get_one(Provider, pid).department == "Emergency Medicine"
-        assert s.scalar(select(AuditEvent.actor).where(
-            AuditEvent.action == "provider.updated", AuditEvent.entity_id == pid)) == "alice"  # fmt: skip
+        actor = select(AuditEvent.actor).where(
+            AuditEvent.action == "provider.updated", AuditEvent.entity_id == pid
+        )
+        assert s.scalar(actor) == "alice"
     # every form control has a label
     unlabelled = page.evaluate(
-        """() => [...document.querySelectorAll('main input:not([type=hidden]), main select,
-                   main textarea')].filter(el => !el.labels || el.labels.length === 0)
-                   .map(el => el.name)"""
+        """() => [...document.querySelectorAll(
+                   'main input:not([type=hidden]), main select, main textarea')]
+                   .filter(el => !el.labels || el.labels.length === 0).map(el => el.name)"""
     )
     assert unlabelled == []
     context.close()
