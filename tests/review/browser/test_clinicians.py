@@ -23,8 +23,35 @@ from tests.review.live import serving
 
 pytestmark = pytest.mark.browser
 
-FIRST = "Aisha Ben Carmen David Elena Farid Grace Hiro Ines Jamal Kate Luis Mei Noah Olga".split()
-LAST = "Okafor Lindqvist Reyes Nakamura Haddad Brennan Kowalski Osei Marchetti Dubois".split()
+FIRST = [
+    "Aisha",
+    "Ben",
+    "Carmen",
+    "David",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jamal",
+    "Kate",
+    "Luis",
+    "Mei",
+    "Noah",
+    "Olga",
+]
+LAST = [
+    "Okafor",
+    "Lindqvist",
+    "Reyes",
+    "Nakamura",
+    "Haddad",
+    "Brennan",
+    "Kowalski",
+    "Osei",
+    "Marchetti",
+    "Dubois",
+]
 DEPARTMENTS = ["Emergency Medicine", "Family Medicine", "ICU", "Surgery", "Cardiology"]
 CATEGORIES = ["physician", "registered_nurse", "advanced_practice_nurse", "physician_assistant"]
 
