@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import String, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy import String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -109,20 +109,42 @@ class DirectoryPage:
     choices: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _standing_expr(on: date, key: str) -> ColumnElement[str]:
-    """The clinician's standing on `on`, as `compliance.standing.Standing.level_on` says."""
-    pc = ProviderCompliance
-    span = exists().where(
-        ComplianceSpan.provider_id == Provider.id,
-        ComplianceSpan.starts <= on,
-        or_(ComplianceSpan.ends.is_(None), ComplianceSpan.ends > on),
-    )
-    return case(
-        (or_(pc.rules_key.is_(None), pc.rules_key != key), literal("unknown")),
-        (pc.non_compliant_from <= on, literal("non_compliant")),
-        (or_(pc.at_risk_from <= on, span), literal("at_risk")),
-        else_=literal("compliant"),
-    )
+@dataclass(frozen=True)
+class _Judgement:
+    """The kept judgement as of `on` under rules `key`: the clinician's row and whether a
+    CME shortfall span covers `on` (a hash join on the few short clinicians, not a
+    subquery per clinician)."""
+
+    on: date
+    key: str
+    short: Any
+
+    @classmethod
+    def of(cls, on: date, key: str) -> _Judgement:
+        spans = ComplianceSpan
+        short = (
+            select(spans.provider_id)
+            .where(spans.starts <= on, or_(spans.ends.is_(None), spans.ends > on))
+            .distinct()
+            .subquery("short")
+        )
+        return cls(on, key, short)
+
+    def joined(self, stmt: Select[Any]) -> Select[Any]:
+        return stmt.outerjoin(
+            ProviderCompliance, ProviderCompliance.provider_id == Provider.id
+        ).outerjoin(self.short, self.short.c.provider_id == Provider.id)
+
+    def standing(self) -> ColumnElement[str]:
+        """The standing on `on`, as `compliance.standing.Standing.level_on` says."""
+        pc, on = ProviderCompliance, self.on
+        return case(
+            (or_(pc.rules_key.is_(None), pc.rules_key != self.key), literal("unknown")),
+            (pc.non_compliant_from <= on, literal("non_compliant")),
+            (or_(pc.at_risk_from <= on, self.short.c.provider_id.is_not(None)),
+             literal("at_risk")),
+            else_=literal("compliant"),
+        )  # fmt: skip
 
 
 def _search(q: str) -> ColumnElement[bool]:
@@ -140,7 +162,7 @@ def _search(q: str) -> ColumnElement[bool]:
     return or_(*terms)
 
 
-def _conditions(query: DirectoryQuery, on: date, key: str) -> list[ColumnElement[bool]]:
+def _conditions(query: DirectoryQuery, j: _Judgement) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if query.q:
         where.append(_search(query.q))
@@ -154,7 +176,7 @@ def _conditions(query: DirectoryQuery, on: date, key: str) -> list[ColumnElement
     if query.status != "all":
         where.append(Provider.active.is_(query.status == "active"))
     if query.standing:
-        where.append(_standing_expr(on, key) == query.standing)
+        where.append(j.standing() == query.standing)
     return where
 
 
@@ -162,18 +184,16 @@ def _needs_judgement(query: DirectoryQuery) -> bool:
     return bool(query.standing) or query.sort == "standing"
 
 
-def _selecting(
-    stmt: Select[Any], query: DirectoryQuery, on: date, key: str, join: bool
-) -> Select[Any]:
+def _selecting(stmt: Select[Any], query: DirectoryQuery, j: _Judgement, join: bool) -> Select[Any]:
     """`stmt` over the providers the query selects, joined to the kept judgement if `join`."""
     if join:
-        stmt = stmt.outerjoin(ProviderCompliance, ProviderCompliance.provider_id == Provider.id)
-    where = _conditions(query, on, key)
+        stmt = j.joined(stmt)
+    where = _conditions(query, j)
     return stmt.where(and_(*where)) if where else stmt
 
 
-def _ordered(stmt: Select[Any], query: DirectoryQuery, on: date, key: str) -> Select[Any]:
-    standing = _standing_expr(on, key)
+def _ordered(stmt: Select[Any], query: DirectoryQuery, j: _Judgement) -> Select[Any]:
+    standing = j.standing()
     rank = case(
         (standing == "non_compliant", 0), (standing == "at_risk", 1),
         (standing == "unknown", 2), else_=3,
@@ -194,14 +214,13 @@ def _ordered(stmt: Select[Any], query: DirectoryQuery, on: date, key: str) -> Se
     return stmt.order_by(*keys, Provider.id.asc())
 
 
-def _wide(on: date, key: str) -> Select[Any]:
+def _wide(j: _Judgement) -> Select[Any]:
     """What a row shows: the clinician and the kept judgement."""
-    return select(
+    return j.joined(select(
         Provider.id, Provider.name, Provider.npi, Provider.email, Provider.staff_category,
-        Provider.department, Provider.states, Provider.active,
-        _standing_expr(on, key).label("standing"),
+        Provider.department, Provider.states, Provider.active, j.standing().label("standing"),
         ProviderCompliance.at_risk_from, ProviderCompliance.non_compliant_from,
-    ).outerjoin(ProviderCompliance, ProviderCompliance.provider_id == Provider.id)  # fmt: skip
+    ))  # fmt: skip
 
 
 def _row(r: Any) -> DirectoryRow:
@@ -237,19 +256,19 @@ def directory(
 ) -> DirectoryPage:
     """One page of the directory (the last page when `page` is beyond it)."""
     query = query.normalised()
+    j = _Judgement.of(on, rules_key)
     join = _needs_judgement(query)
-    counting = _selecting(select(func.count(Provider.id)), query, on, rules_key, join)
+    counting = _selecting(select(func.count(Provider.id)), query, j, join)
     total = session.scalar(counting) or 0
     pages = max(1, -(-total // query.per_page))
     query = replace(query, page=min(query.page, pages))
     # a deferred join: the page's ids from the narrow (indexed) query, then their rows
-    ids_stmt = _ordered(_selecting(select(Provider.id), query, on, rules_key, join), query,
-                        on, rules_key)  # fmt: skip
+    ids_stmt = _ordered(_selecting(select(Provider.id), query, j, join), query, j)
     ids = list(session.scalars(
         ids_stmt.limit(query.per_page).offset((query.page - 1) * query.per_page)
     ))  # fmt: skip
     found = {r.id: _row(r) for r in session.execute(
-        _wide(on, rules_key).where(Provider.id.in_(ids)))}  # fmt: skip
+        _wide(j).where(Provider.id.in_(ids)))}  # fmt: skip
     rows = [found[i] for i in ids if i in found]
     return DirectoryPage(query, rows, total, pages, choices(session, categories))
 
@@ -259,8 +278,8 @@ def iter_rows(
 ) -> Iterator[DirectoryRow]:
     """Every row the query selects (no paging), in its order, read in batches."""
     query = query.normalised()
-    stmt = _ordered(_selecting(_wide(on, rules_key), query, on, rules_key, False), query, on,
-                    rules_key)  # fmt: skip
+    j = _Judgement.of(on, rules_key)
+    stmt = _ordered(_selecting(_wide(j), query, j, False), query, j)
     result = session.execute(stmt.execution_options(yield_per=1000))
     for r in result:
         yield _row(r)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from compliance import standing
 from compliance.directory import DirectoryQuery, choices, csv_lines, directory, iter_rows
 from compliance.requirements import load_requirements
+from compliance.status import provider_status
 from models import Database, Provider
 from tests.compliance.test_status import (
     TODAY,
@@ -108,6 +109,36 @@ def test_standing_is_the_kept_judgement_on_the_day(db: Database) -> None:
         assert [r.standing for r in other.rows] == ["unknown"]
         row = directory(s, DirectoryQuery(q="bob"), on=TODAY, rules_key=key).rows[0]
         assert row.id == ids.lapsing and row.at_risk_from is not None
+
+
+def test_standing_agrees_with_the_status_of_each_clinician(db: Database) -> None:
+    """Also a CA nurse short of CME hours: at risk by a shortfall span only."""
+    seed(db)
+    reqs = load_requirements()
+    with db.session() as s:
+        nurse = add_provider(s, "Fay Short", category="registered_nurse", states=("CA",))
+        add_cred(s, nurse, "nursing_license", state="CA", expires=TODAY + timedelta(days=400))
+        add_cred(s, nurse, "life_support_card", title="BLS Provider",
+                 issued=TODAY - timedelta(days=30))  # fmt: skip
+        approve(s, nurse, TODAY - timedelta(days=365))
+    with db.session() as s:
+        standing.refresh(s, reqs.version_on(TODAY), [nurse])
+    key = standing.rules_key(reqs.version_on(TODAY))
+    for day in (TODAY, TODAY + timedelta(days=13), TODAY + timedelta(days=200)):
+        with db.session() as s:
+            rows = directory(s, DirectoryQuery(status="all", per_page=100), on=day, rules_key=key)
+            for r in rows.rows:
+                if r.standing == "unknown":
+                    continue
+                st = provider_status(s, reqs, r.id, day)
+                assert st is not None and r.standing == st.status, (r.name, day)
+    with db.session() as s:
+        fay = directory(s, DirectoryQuery(q="fay"), on=TODAY, rules_key=key).rows[0]
+        st = provider_status(s, reqs, nurse, TODAY)
+        assert st is not None and [i.kind for i in st.findings] == ["cme_short"]
+        # at risk by the span alone: its at-risk date (a later lapse) has not come
+        assert fay.standing == "at_risk"
+        assert fay.at_risk_from is None or fay.at_risk_from > TODAY
 
 
 def test_sorting_and_paging(db: Database) -> None:
