@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from compliance import standing
-from compliance.directory import DirectoryQuery, choices, csv_lines, directory, iter_rows
+from compliance.directory import STANDINGS, DirectoryQuery, choices, csv_lines, directory, iter_rows
 from compliance.requirements import load_requirements
 from compliance.status import provider_status
 from models import Database, Provider
@@ -132,6 +132,12 @@ def test_standing_agrees_with_the_status_of_each_clinician(db: Database) -> None
                     continue
                 st = provider_status(s, reqs, r.id, day)
                 assert st is not None and r.standing == st.status, (r.name, day)
+            # the standing filter selects exactly the rows showing that standing
+            for level in STANDINGS:
+                picked = directory(s, DirectoryQuery(status="all", standing=level, per_page=100),
+                                   on=day, rules_key=key)  # fmt: skip
+                assert {r.id for r in picked.rows} == {
+                    r.id for r in rows.rows if r.standing == level}, (level, day)  # fmt: skip
     with db.session() as s:
         fay = directory(s, DirectoryQuery(q="fay"), on=TODAY, rules_key=key).rows[0]
         st = provider_status(s, reqs, nurse, TODAY)
