@@ -111,29 +111,24 @@ class DirectoryPage:
 
 @dataclass(frozen=True)
 class _Judgement:
-    """The kept judgement as of `on` under rules `key`: the clinician's row and whether a
-    CME shortfall span covers `on` (a hash join on the few short clinicians, not a
-    subquery per clinician)."""
+    """The kept judgement as of `on` under rules `key`: the clinician's row, and whether a
+    CME shortfall span covers `on` (an uncorrelated IN: the few short clinicians are found
+    once per query, not by a subquery per clinician)."""
 
     on: date
     key: str
-    short: Any
+    short: ColumnElement[bool]
 
     @classmethod
     def of(cls, on: date, key: str) -> _Judgement:
         spans = ComplianceSpan
-        short = (
-            select(spans.provider_id)
-            .where(spans.starts <= on, or_(spans.ends.is_(None), spans.ends > on))
-            .distinct()
-            .subquery("short")
+        ids = select(spans.provider_id).where(
+            spans.starts <= on, or_(spans.ends.is_(None), spans.ends > on)
         )
-        return cls(on, key, short)
+        return cls(on, key, Provider.id.in_(ids))
 
     def joined(self, stmt: Select[Any]) -> Select[Any]:
-        return stmt.outerjoin(
-            ProviderCompliance, ProviderCompliance.provider_id == Provider.id
-        ).outerjoin(self.short, self.short.c.provider_id == Provider.id)
+        return stmt.outerjoin(ProviderCompliance, ProviderCompliance.provider_id == Provider.id)
 
     def is_(self, standing: str) -> ColumnElement[bool]:
         """The same as `standing() == standing`, as plain conditions an index can answer
@@ -145,11 +140,10 @@ class _Judgement:
         if standing == "non_compliant":
             return and_(judged, pc.non_compliant_from <= on)
         not_nc = or_(pc.non_compliant_from.is_(None), pc.non_compliant_from > on)
-        short = self.short.c.provider_id.is_not(None)
         if standing == "at_risk":
-            return and_(judged, not_nc, or_(pc.at_risk_from <= on, short))
+            return and_(judged, not_nc, or_(pc.at_risk_from <= on, self.short))
         not_ar = or_(pc.at_risk_from.is_(None), pc.at_risk_from > on)
-        return and_(judged, not_nc, not_ar, self.short.c.provider_id.is_(None))
+        return and_(judged, not_nc, not_ar, ~self.short)
 
     def standing(self) -> ColumnElement[str]:
         """The standing on `on`, as `compliance.standing.Standing.level_on` says."""
@@ -157,8 +151,7 @@ class _Judgement:
         return case(
             (or_(pc.rules_key.is_(None), pc.rules_key != self.key), literal("unknown")),
             (pc.non_compliant_from <= on, literal("non_compliant")),
-            (or_(pc.at_risk_from <= on, self.short.c.provider_id.is_not(None)),
-             literal("at_risk")),
+            (or_(pc.at_risk_from <= on, self.short), literal("at_risk")),
             else_=literal("compliant"),
         )  # fmt: skip
 
