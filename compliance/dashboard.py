@@ -18,14 +18,12 @@ from sqlalchemy.orm import Session
 
 from compliance import errors, standing
 from compliance.expirations import Dashboard, build_dashboard
-from compliance.providers import decisions_of, get_provider, provider_json
 from compliance.requirements import DEFAULT_FILE, USPS, Requirements, load_requirements
 from compliance.status import (
     ProviderFilter,
     ProviderStatus,
     WhatIfReport,
     diff_versions,
-    evaluate,
     load_facts,
     provider_status,
     what_if,
@@ -157,25 +155,6 @@ class ComplianceBoard:
     def refreshing(self) -> standing.Progress | None:
         progress = self.keeper.progress
         return progress if progress.running else None
-
-    def provider_view(self, session: Session, provider_id: int, day: date) -> dict[str, Any]:
-        """A clinician's compliance page: status now and under the rules before."""
-        reqs = self.requirements()
-        p = get_provider(session, provider_id)
-        st = provider_status(session, reqs, provider_id, day)
-        # the rules in force before the current version, for "the rules changed on ..."
-        current = reqs.version_on(day)
-        prev = reqs.previous(current)
-        st_prev = None
-        if prev is not None:
-            flt = ProviderFilter(active_only=False, provider_ids=(provider_id,))
-            facts = load_facts(session, flt)
-            st_prev = evaluate(facts[0], prev, day) if facts else None
-        return {
-            "p": provider_json(p), "st": st, "st_prev": st_prev, "version": current,
-            "prev": prev, "decisions": decisions_of(session, provider_id), "on": day,
-            "categories": sorted(set(current.categories) | set(choices(session)["categories"])),
-        }  # fmt: skip
 
     def status_json(self, session: Session, provider_id: int, day: date) -> dict[str, Any]:
         """`GET /api/providers/{id}/compliance`: status item by item."""

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance import errors
-from compliance.removal import list_holds
 from models import Credential, Document, DocumentStatus, Provider, record_event
 from models.records import ReferenceRequest, RequestKind
 
@@ -210,44 +209,6 @@ def _view(r: ReferenceRequest, name: str, email: str | None, today: date) -> Req
         status=status,
         days_overdue=late,
     )
-
-
-def provider_records(session: Session, provider_id: int) -> dict[str, Any]:
-    """A clinician's records page: documents, holds, reference requests, and for each open
-    request the letter that most likely answers it (preselected)."""
-    provider = session.get(Provider, provider_id)
-    if provider is None:
-        raise errors.NotFound("No such clinician.")
-    documents = list(
-        session.scalars(
-            select(Document)
-            .where(Document.provider_id == provider_id, Document.status != DocumentStatus.DELETED)
-            .order_by(Document.id)
-        )
-    )
-    credential = session.scalar(
-        select(Credential.id).where(Credential.provider_id == provider_id).limit(1)
-    )
-    doc_ids = {d.id for d in documents}
-    holds = [
-        h for h in list_holds(session) if h.provider_id == provider_id or h.document_id in doc_ids
-    ]
-    suggested: dict[int, int] = {}
-    for d in documents:
-        if d.doc_type in LETTER_TYPES.values():
-            match = suggest_request(session, d.id)
-            if match is not None:
-                suggested.setdefault(match.id, d.id)
-    return {
-        "provider": provider,
-        "documents": documents,
-        "has_credentials": credential is not None,
-        "holds": holds,
-        "requests": list_requests(session, provider_id=provider_id),
-        "suggested": suggested,
-        "kinds": [k.value for k in RequestKind],
-        "today": date.today(),
-    }
 
 
 def requests_for(session: Session, provider_id: int | None, show: str) -> list[RequestView]:

@@ -39,6 +39,8 @@ class ProviderCompliance(Base):
         # the filter drop-downs: a distinct scan of an index
         Index("ix_provider_compliance_department", "department"),
         Index("ix_provider_compliance_category", "category"),
+        # the directory's compliance filter (migration 0010)
+        Index("ix_provider_compliance_standing", "rules_key", "non_compliant_from", "at_risk_from"),
     )
 
     provider_id: Mapped[int] = mapped_column(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -45,6 +45,9 @@ class Credential(Base):
 
     provider: Mapped[Provider] = relationship(back_populates="credentials")
 
+
+# the directory finds a clinician by a licence number typed in any case (migration 0010)
+Index("ix_credentials_number_upper", func.upper(Credential.credential_number))
 
 # what a Credential row keeps of the spec's fields (the person is the Provider)
 CREDENTIAL_FIELDS: tuple[str, ...] = tuple(f for f in FIELD_NAMES if f != "person_name")

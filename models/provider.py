@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -30,6 +30,12 @@ STATUS_TRANSITIONS: dict[str, tuple[str, ...]] = {
 
 class Provider(Base):
     __tablename__ = "providers"
+    __table_args__ = (
+        # the directory's filters and its name-ordered pages (migration 0010)
+        Index("ix_providers_staff_category", "staff_category"),
+        Index("ix_providers_department", "department"),
+        Index("ix_providers_active_name", "active", "name", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)

@@ -63,6 +63,7 @@ from review.ratelimit import Backoff, RateLimiter
 from review.routes import (
     applicants,
     audit,
+    clinicians,
     compliance,
     deviations,
     documents,
@@ -128,6 +129,7 @@ ROUTERS = (
     auth_routes,
     users,
     documents,
+    clinicians,
     providers,
     layouts,
     queue_routes,
@@ -142,9 +144,9 @@ ROUTERS = (
     references,
     holds,
     removal,
-    audit,
     applicants,
     verifications,
+    audit,
 )
 
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session
 
-from models import Credential, Document, DocumentField, Provider
+from models import Document, DocumentField, Provider
 from models.search import matching_providers, providers_with_any_word
 
 # below this a name is too unlike to suggest
@@ -119,28 +117,3 @@ def suggest_providers(session: Session, document_id: int, *, limit: int = 5) -> 
 
 def count_providers(session: Session) -> int:
     return int(session.scalar(select(func.count(Provider.id))) or 0)
-
-
-def credentials_page(session: Session, provider_id: int) -> dict[str, Any] | None:
-    """The credentials page of a clinician: credentials by expiry, the newest documents;
-    None when there is no such clinician."""
-    provider = session.get(Provider, provider_id)
-    if provider is None:
-        return None
-    credentials = session.scalars(
-        select(Credential)
-        .where(Credential.provider_id == provider_id)
-        .order_by(Credential.expiration_date.is_(None), Credential.expiration_date)
-    )
-    documents = session.scalars(
-        select(Document)
-        .where(Document.provider_id == provider_id)
-        .order_by(Document.created_at.desc())
-        .limit(100)
-    )
-    return {
-        "provider": provider,
-        "credentials": list(credentials),
-        "documents": list(documents),
-        "today": datetime.now(UTC).date(),
-    }

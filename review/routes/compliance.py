@@ -52,18 +52,6 @@ def export_csv(board: ComplianceDep, user: StaffReader, f: FiltersDep) -> Respon
     )  # fmt: skip
 
 
-@router.get(
-    "/compliance/providers/{provider_id}", response_class=HTMLResponse, include_in_schema=False
-)
-def provider_page(
-    request: Request, provider_id: int, session: SessionDep, board: ComplianceDep,
-    user: StaffReader, on: str | None = None, saved: str | None = None,
-    error: str | None = None,
-) -> Response:  # fmt: skip
-    context = board.provider_view(session, provider_id, parse_day(on))
-    return render(request, "dashboard/provider.html", {**context, "saved": saved, "error": error})
-
-
 @router.post("/compliance/providers/{provider_id}", include_in_schema=False)
 def provider_save(
     provider_id: int,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, status
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Body, HTTPException, Query, status
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
@@ -24,10 +24,9 @@ from review.deps import (
     Reviewer,
     SessionDep,
     StateDep,
-    render,
 )
 from review.documents import find_document
-from review.providers import credentials_page, search_providers, suggest_providers
+from review.providers import search_providers, suggest_providers
 from review.routes.removal import RemovalIn, api_remove
 from review.schemas import (
     MAX_ID,
@@ -41,12 +40,10 @@ from review.schemas import (
     SuggestionList,
     SuggestionOut,
 )
-from review.screen import not_found
 
 api = APIRouter(prefix="/api", tags=["api"])
 # PATCH and DELETE keep the tags of their resource area (compliance, records)
 changes = APIRouter(prefix="/api")
-pages = APIRouter(include_in_schema=False)
 
 # ---- providers ------------------------------------------------------------------------
 
@@ -160,17 +157,6 @@ def delete_provider(
     return api_remove(state, "provider", provider_id, reason, body, user)
 
 
-@pages.get("/providers/{provider_id}", response_class=HTMLResponse)
-def provider_view(
-    provider_id: ProviderId, request: Request, session: SessionDep, user: Reader
-) -> Response:
-    context = credentials_page(session, provider_id)
-    if context is None:
-        return not_found(request)
-    return render(request, "provider.html", context)
-
-
 router = APIRouter()
 router.include_router(api)
 router.include_router(changes)
-router.include_router(pages)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from compliance import references as refs
 from models.records import RequestKind
 from review import params
-from review.deps import STAFF_READ, Reader, Reviewer, SessionDep, StaffReader, redirect, render
+from review.deps import STAFF_READ, Reviewer, SessionDep, StaffReader, redirect, render
 
 router = APIRouter()
 NAV = ("References", "/references", STAFF_READ)
@@ -33,17 +33,6 @@ class ReceivedIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     document_id: int
     received_on: date | None = None
-
-
-@router.get(
-    "/providers/{provider_id}/records", response_class=HTMLResponse, include_in_schema=False
-)
-def records_page(
-    request: Request, provider_id: int, session: SessionDep, user: Reader,
-    error: str | None = None,
-) -> Response:  # fmt: skip
-    context = refs.provider_records(session, provider_id)
-    return render(request, "records/provider.html", {**context, "error": error})
 
 
 @router.get("/references", response_class=HTMLResponse, include_in_schema=False)

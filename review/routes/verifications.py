@@ -68,11 +68,12 @@ def verifications(credential_id: int, session: SessionDep, user: Reader) -> dict
     return {"items": [_json(v) for v in list_verifications(session, credential_id)]}
 
 
-@router.post("/credentials/{credential_id}/verifications", include_in_schema=False)
+@router.post("/providers/{provider_id}/checklist/verification", include_in_schema=False)
 def verification_form(
-    credential_id: int,
+    provider_id: int,
     session: SessionDep,
     user: Reviewer,
+    credential: int = Form(...),
     source: str = Form(...),
     method: str = Form(...),
     verified_on: date = Form(...),
@@ -80,6 +81,11 @@ def verification_form(
     note: str = Form(""),
     document_id: str = Form(""),
 ) -> Response:
+    """The checklist's form: the credential is chosen in the form (no script rewrites the
+    action under the app's CSP), and must be one of this clinician's."""
+    cred = session.get(Credential, credential)
+    if cred is None or cred.provider_id != provider_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No credential {credential} on this file.")
     doc = int(document_id) if document_id.strip().isdigit() else None
     body = VerificationBody(
         source=source,
@@ -89,9 +95,7 @@ def verification_form(
         note=note or None,
         document_id=doc,
     )
-    _record(session, credential_id, body, user.username)
-    cred = session.get(Credential, credential_id)
-    pid = cred.provider_id if cred else 0
+    _record(session, credential, body, user.username)
     return RedirectResponse(
-        f"/providers/{pid}/checklist?done=verified", status_code=status.HTTP_303_SEE_OTHER
+        f"/providers/{provider_id}/checklist?done=verified", status_code=status.HTTP_303_SEE_OTHER
     )

@@ -220,8 +220,9 @@ def test_evidence_linked_from_the_review_screen(db: Database, tmp_path: Path) ->
     day = date.today().isoformat()
     done = post_form(
         cora,
-        f"/credentials/{cid}/verifications",
+        f"/providers/{pid}/checklist/verification",
         {
+            "credential": str(cid),
             "source": "Medical Board of California licence lookup",
             "method": "online_lookup",
             "verified_on": day,
@@ -231,6 +232,10 @@ def test_evidence_linked_from_the_review_screen(db: Database, tmp_path: Path) ->
         },
     )
     assert done.status_code == 303 and done.headers["location"].endswith("?done=verified")
+    other = post_form(cora, f"/providers/{pid + 1000}/checklist/verification",
+                      {"credential": str(cid), "source": "x", "method": "online_lookup",
+                       "verified_on": day, "result": "verified"})  # fmt: skip
+    assert other.status_code == 404  # a credential of another file is refused
     (v,) = cora.get(f"/api/credentials/{cid}/verifications").json()["items"]
     assert (v["document_id"], v["verified_on"], v["actor"]) == (doc_id, day, "coordinator")
 

@@ -41,8 +41,11 @@ def _sign_in(page: Any, url: str) -> None:
 
 
 def _verify_one(page: Any, day: date) -> str:
-    """Fill the verification form for the first item it offers; returns that item's label."""
-    label = str(page.locator("#verify-form select[name=credential] option").first.inner_text())
+    """Fill the verification form for the last item it offers (not the preselected one, so
+    the choice must reach the server); returns that item's label."""
+    option = page.locator("#verify-form select[name=credential] option").last
+    label = str(option.inner_text())
+    page.select_option("#verify-form select[name=credential]", option.get_attribute("value"))
     page.fill("#verify-form input[name=source]", f"Primary source for {label}")
     page.select_option("#verify-form select[name=method]", "online_lookup")
     page.fill("#verify-form input[name=verified_on]", day.isoformat())
