@@ -36,10 +36,10 @@ def test_api_and_pages_answer_domain_errors(db: Database, tmp_path: Path) -> Non
     api = client.get("/api/providers/4242/compliance")
     assert api.status_code == 404
     assert api.json() == {"detail": "No provider 4242."}
-    page = client.get("/compliance/providers/4242")
+    page = client.get("/providers/4242")
     assert page.status_code == 404
     assert "text/html" in page.headers["content-type"]
-    assert "No provider 4242." in page.text
+    assert "No clinician 4242." in page.text
     with db.session() as s:
         token = auth.create_token(s, "manager")
     script = TestClient(client.app, headers={"Authorization": f"Bearer {token}"})
