@@ -17,6 +17,9 @@ from extract.fields.layout import Layout
 
 @dataclass(slots=True)
 class Cand:
+    """One proposed value for a field, with its evidence span and how strong that kind of
+    evidence is (`source` names the finder, for explanations and tests)."""
+
     field: str
     value: str
     score: float
@@ -27,6 +30,9 @@ class Cand:
 
 @dataclass(slots=True)
 class Context:
+    """What every finder reads: the page text with its layout, the spaCy doc (gazetteer
+    spans), the doc type, and which pages were OCRed (fuzzy matching only there)."""
+
     layout: Layout
     doc: Doc
     doc_type: str

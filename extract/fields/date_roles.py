@@ -55,6 +55,7 @@ _PERIOD_RX = re.compile(
 
 
 def _period_matches(text: str) -> list[tuple[dates.FoundDate, dates.FoundDate | None]]:
+    """Pairs of dates joined by "through", "to", "-" ...; a date "to present" has no end."""
     found = dates.find_dates(text)
     out: list[tuple[dates.FoundDate, dates.FoundDate | None]] = []
     for a, b in itertools.pairwise(found):
@@ -85,6 +86,8 @@ _CONTEXT_WORDS: list[tuple[str, str]] = [
 
 
 def _date_field_from_context(before: str, doc_type: str) -> str | None:
+    """The role the words just before a date give it (a training certificate is issued
+    on completion, so only "completed" makes its date the issue date)."""
     tail = before[-30:]
     for rx, fld in _CONTEXT_WORDS:
         if re.search(rx, tail):
@@ -99,7 +102,8 @@ def _date_field_from_context(before: str, doc_type: str) -> str | None:
 
 
 def sentence_dates(ctx: Context, wanted: set[str]) -> list[Cand]:
-    """Dates with a role from the words around them, strongest kind of wording first."""
+    """Dates with a role from the words around them (periods, keywords, prose, the only
+    date, a letter's date line), in the order __init__.py has always weighed them."""
     return (
         _periods(ctx, wanted)
         + _context_dates(ctx, wanted)

@@ -99,4 +99,5 @@ def from_labels(ctx: Context, values: list[LabelValue], wanted: set[str]) -> lis
 
 
 def _looks_like_label(text: str) -> bool:
+    """A value text ending in ":" is the next label, read as a value by mistake."""
     return text.endswith(":")

@@ -28,6 +28,7 @@ _SPECIALTY_TYPES = ("board_certification", "training_certificate")
 
 @lru_cache(maxsize=1)
 def _titles() -> dict:
+    """Licence titles and degree patterns (data/titles.json), read once."""
     return json.loads(resources.files("extract").joinpath("data", "titles.json").read_text())
 
 

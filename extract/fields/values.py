@@ -131,6 +131,7 @@ def parse_number(text: str) -> tuple[str, float] | None:
 
 
 def to_date(value: str | None) -> date | None:
+    """A field's ISO value as a date, None when absent or not a date (for validation)."""
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
