@@ -17,6 +17,7 @@ floor); the median of the three runs is printed with the machine's load.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -356,6 +358,24 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise RuntimeError(f"the SMTP sink did not start on port {port}")
 
 
+@contextlib.contextmanager
+def scratch_database() -> Iterator[str]:
+    """A new PostgreSQL database for one bench run (its URL), dropped afterwards."""
+    name = f"credflow_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+            ), {"n": name})  # fmt: skip
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--providers", type=int, default=20_000)
@@ -376,20 +396,8 @@ def main() -> None:
             run(f"sqlite:///{work / 'bench.db'}", "SQLite", args.providers, args.per, work,
                 args.requests, mail)  # fmt: skip
         if args.db in ("postgres", "both"):
-            name = f"credflow_bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                run(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", "PostgreSQL", args.providers,
-                    args.per, work / "pg", args.requests, mail)  # fmt: skip
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                    ), {"n": name})  # fmt: skip
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-                admin.dispose()
+            with scratch_database() as url:
+                run(url, "PostgreSQL", args.providers, args.per, work / "pg", args.requests, mail)
 
 
 if __name__ == "__main__":

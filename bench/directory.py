@@ -22,16 +22,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, create_engine, select, text, update
+from sqlalchemy import bindparam, select, text, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.compliance import PG_ADMIN, p95, seed, signed_in  # noqa: E402
+from bench.compliance import p95, scratch_database, seed, signed_in  # noqa: E402
 from compliance import standing  # noqa: E402
 from compliance.requirements import load_requirements  # noqa: E402
 from models import Credential, Database, Provider  # noqa: E402
@@ -174,21 +173,9 @@ def main() -> None:
             run(f"sqlite:///{work / 'bench.db'}", "SQLite", args.providers, work, args.requests,
                 args.runs)  # fmt: skip
         if args.db in ("postgres", "both"):
-            name = f"credflow_bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                (work / "pg").mkdir()
-                run(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", "PostgreSQL", args.providers,
-                    work / "pg", args.requests, args.runs)  # fmt: skip
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                    ), {"n": name})  # fmt: skip
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-                admin.dispose()
+            (work / "pg").mkdir()
+            with scratch_database() as url:
+                run(url, "PostgreSQL", args.providers, work / "pg", args.requests, args.runs)
 
 
 if __name__ == "__main__":
